@@ -1,0 +1,26 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Toolchain only: no package dependencies (a product decision, see ../shared/DESIGN.md).
+// Layering, dependencies pointing down:
+//   voltctl -> Node -> Rebalancer -> VoltModel
+let package = Package(
+    name: "volt-swift",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "voltctl", targets: ["voltctl"]),
+        .library(name: "Node", targets: ["Node"]),
+        .library(name: "Rebalancer", targets: ["Rebalancer"]),
+        .library(name: "VoltModel", targets: ["VoltModel"]),
+    ],
+    targets: [
+        .target(name: "VoltModel"),
+        .target(name: "Rebalancer", dependencies: ["VoltModel"]),
+        .target(name: "Node", dependencies: ["VoltModel", "Rebalancer"]),
+        .executableTarget(name: "voltctl", dependencies: ["Node", "VoltModel", "Rebalancer"]),
+        .testTarget(name: "VoltModelTests", dependencies: ["VoltModel"]),
+        .testTarget(name: "RebalancerTests", dependencies: ["Rebalancer", "VoltModel"]),
+        .testTarget(name: "NodeTests", dependencies: ["Node", "VoltModel"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,3 @@
+import Node
+
+print("voltctl: under construction")
