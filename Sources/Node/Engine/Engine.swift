@@ -1,0 +1,259 @@
+import Foundation
+import Synchronization
+
+/// The in-process database of one host: one site per partition, the catalog, the ring, and the
+/// dispatch of single- and multi-partition transactions.
+///
+/// Life of a call: `invoke` resolves the procedure in the catalog in force, stamps the call with a
+/// transaction id and a timestamp (the only clock reading a transaction ever sees), and then
+/// - single-partition: hashes the partition parameter through the ring and pushes the call onto
+///   that partition's site queue; the completion runs on the site thread;
+/// - multi-partition (and DDL): under `barrierLock`, pushes one barrier onto every site queue, so
+///   all sites see all multi-partition transactions in one order, and hands the transaction to
+///   the coordinator thread, which runs the procedure's fragments at the barrier and commits or
+///   rolls back everywhere.
+///
+/// The engine is deliberately ignorant of sockets and replication: the server feeds it, and later
+/// the partition leaders will order calls before they reach it.
+public final class Engine: Sendable {
+    public struct Configuration: Sendable {
+        public var sitesPerHost: Int
+        /// Microseconds since the epoch. Injected so tests and replicas can make time deterministic.
+        public var clock: @Sendable () -> Int64
+
+        public init(sitesPerHost: Int, clock: @escaping @Sendable () -> Int64 = Engine.wallClockMicros) {
+            precondition(sitesPerHost >= 1, "an engine needs at least one site, got \(sitesPerHost)")
+            self.sitesPerHost = sitesPerHost
+            self.clock = clock
+        }
+    }
+
+    public let configuration: Configuration
+    public let ring: HashRing
+    public var partitions: [PartitionID] { sites.map(\.partition) }
+    let sites: [Site]
+    private let catalogState: Mutex<Catalog> = Mutex(.empty)
+    private let adHocCache: Mutex<(version: Int64, plans: [String: CompiledProcedure])> = Mutex((0, [:]))
+    private let nextTransactionID = Atomic<Int64>(1)
+    private let barrierLock = Mutex(())
+    private let coordinatorQueue = BlockingQueue<CoordinatorRequest>()
+    private let coordinatorStopped = OneShot<Bool>()
+
+    public init(configuration: Configuration) {
+        self.configuration = configuration
+        ring = HashRing(partitionCount: configuration.sitesPerHost)
+        sites = (0..<configuration.sitesPerHost).map { Site(id: SiteID(Int32($0)), partition: PartitionID(Int32($0))) }
+        for site in sites { site.start() }
+        let coordinator = Thread { [self] in coordinatorLoop() }
+        coordinator.name = "mp-coordinator"
+        coordinator.start()
+    }
+
+    /// Stops accepting work, lets queued transactions finish, and joins every thread.
+    public func shutdown() {
+        coordinatorQueue.close()
+        _ = coordinatorStopped.wait()
+        for site in sites { site.stop() }
+    }
+
+    public var catalog: Catalog { catalogState.withLock { $0 } }
+
+    public static let wallClockMicros: @Sendable () -> Int64 = {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1_000
+    }
+
+    // MARK: Invocation
+
+    /// Looks a procedure up in the catalog in force (user procedures and default CRUD procedures).
+    public func procedure(named name: String) -> CompiledProcedure? {
+        catalog.procedure(named: name)
+    }
+
+    /// Runs a stored procedure. The completion is called exactly once, on a site or coordinator thread.
+    public func invoke(_ name: String, _ params: [Value], completion: @escaping @Sendable (InvocationResult) -> Void) {
+        guard let procedure = procedure(named: name) else {
+            completion(.failure(SQLError(kind: .unknownProcedure, message: "Procedure \(name) was not found")))
+            return
+        }
+        invoke(procedure, params, completion: completion)
+    }
+
+    /// Runs an already resolved procedure: the hot path for callers that resolve once (bench, server).
+    public func invoke(_ procedure: CompiledProcedure, _ params: [Value], completion: @escaping @Sendable (InvocationResult) -> Void) {
+        if let expected = procedure.parameterCount, expected != params.count {
+            completion(.failure(SQLError(kind: .wrongParameterCount,
+                message: "PROCEDURE \(procedure.name) EXPECTS \(expected) PARAMS, BUT RECEIVED \(params.count)")))
+            return
+        }
+        switch procedure.partitioning {
+        case .single(let index, let type):
+            submitSingle(procedure, params, partition: ring.partition(forKey: params[index], type: type), completion: completion)
+        case .singleConstant(let key, let type):
+            submitSingle(procedure, params, partition: ring.partition(forKey: key, type: type), completion: completion)
+        case .multi:
+            submitMulti(.procedure(procedure, params), completion: completion)
+        }
+    }
+
+    /// Blocking form of `invoke`, for tests, tools and the embedded benchmark's set-up.
+    public func call(_ name: String, _ params: [Value] = []) -> InvocationResult {
+        let result = OneShot<InvocationResult>()
+        invoke(name, params) { result.set($0) }
+        return result.wait()
+    }
+
+    /// `@AdHoc`: one or more `;`-separated statements, all DDL or all DML/queries. A DDL batch is one
+    /// schema transaction; DML statements run one transaction each, in order, and the call returns
+    /// one table per statement (stopping at the first failure).
+    public func adHoc(_ sql: String, params: [Value] = [], completion: @escaping @Sendable (InvocationResult) -> Void) {
+        let statements = SQLScript.split(sql)
+        guard !statements.isEmpty else {
+            completion(InvocationResult(status: .gracefulFailure, statusString: "no SQL statement to run"))
+            return
+        }
+        let ddl = statements.map(SQLScript.isDDL)
+        if ddl.allSatisfy({ $0 }) {
+            submitMulti(.schema(sql), completion: completion)
+            return
+        }
+        guard !ddl.contains(true) else {
+            completion(InvocationResult(status: .gracefulFailure,
+                statusString: "DDL mixed with DML and queries is unsupported: run them as separate @AdHoc calls"))
+            return
+        }
+        runAdHocStatements(statements[...], params: params, tables: [], completion: completion)
+    }
+
+    public func adHoc(_ sql: String, params: [Value] = []) -> InvocationResult {
+        let result = OneShot<InvocationResult>()
+        adHoc(sql, params: params) { result.set($0) }
+        return result.wait()
+    }
+
+    private func runAdHocStatements(_ statements: ArraySlice<String>, params: [Value], tables: [ResultTable],
+                                    completion: @escaping @Sendable (InvocationResult) -> Void) {
+        guard let sql = statements.first else {
+            completion(InvocationResult(status: .success, tables: tables))
+            return
+        }
+        let procedure: CompiledProcedure
+        do {
+            procedure = try compileAdHoc(sql)
+        } catch {
+            completion(.failure(error))
+            return
+        }
+        // Parameters go to the statement only when the batch is a single statement, as in VoltDB.
+        let statementParams = statements.count == 1 && tables.isEmpty ? params : []
+        invoke(procedure, statementParams) { [self] result in
+            guard result.succeeded else { completion(result); return }
+            runAdHocStatements(statements.dropFirst(), params: params, tables: tables + result.tables, completion: completion)
+        }
+    }
+
+    /// Compiles an ad hoc statement, caching the plan by its text for the catalog in force.
+    func compileAdHoc(_ sql: String) throws(SQLError) -> CompiledProcedure {
+        let current = catalog
+        if let cached = adHocCache.withLock({ $0.version == current.version ? $0.plans[sql] : nil }) {
+            return cached
+        }
+        let compiled = try current.compileAdHoc(sql)
+        adHocCache.withLock { cache in
+            if cache.version != current.version || cache.plans.count >= 4096 { cache = (current.version, [:]) }
+            cache.plans[sql] = compiled
+        }
+        return compiled
+    }
+
+    // MARK: Submission
+
+    private func stamp() -> ExecutionContext {
+        ExecutionContext(transactionID: nextTransactionID.wrappingAdd(1, ordering: .relaxed).oldValue,
+                         timestampMicros: configuration.clock())
+    }
+
+    private func submitSingle(_ procedure: CompiledProcedure, _ params: [Value], partition: PartitionID,
+                              completion: @escaping @Sendable (InvocationResult) -> Void) {
+        let task = SinglePartitionTask(procedure: procedure, params: params, context: stamp(), completion: completion)
+        if !sites[Int(partition.rawValue)].queue.push(.single(task)) {
+            completion(InvocationResult(status: .serverUnavailable, statusString: "the database is shutting down"))
+        }
+    }
+
+    private func submitMulti(_ work: CoordinatorRequest.Work, completion: @escaping @Sendable (InvocationResult) -> Void) {
+        barrierLock.withLock { _ in
+            let txn = MultiPartitionTransaction(context: stamp(), partitions: partitions)
+            guard coordinatorQueue.push(CoordinatorRequest(txn: txn, work: work, completion: completion)) else {
+                completion(InvocationResult(status: .serverUnavailable, statusString: "the database is shutting down"))
+                return
+            }
+            for site in sites { site.queue.push(.multi(txn)) }
+        }
+    }
+
+    /// Runs `body` on every site in its queue order (after everything queued before it) and returns
+    /// the results in partition order. For statistics, checksums and tests; not for user work.
+    public func onEverySite<T: Sendable>(_ body: @escaping @Sendable (PartitionID, PartitionStore) -> T) -> [T] {
+        let results = Mutex<[PartitionID: T]>([:])
+        let done = OneShot<Bool>()
+        let remaining = Atomic<Int>(sites.count)
+        for site in sites {
+            site.queue.push(.call { site in
+                let value = body(site.partition, site.store)
+                results.withLock { $0[site.partition] = value }
+                if remaining.wrappingSubtract(1, ordering: .acquiringAndReleasing).oldValue == 1 { done.set(true) }
+            })
+        }
+        _ = done.wait()
+        return results.withLock { r in partitions.map { r[$0]! } }
+    }
+
+    // MARK: Coordinator
+
+    private func coordinatorLoop() {
+        var batch: [CoordinatorRequest] = []
+        while coordinatorQueue.takeAll(into: &batch) {
+            for request in batch { coordinate(request) }
+            batch.removeAll(keepingCapacity: true)
+        }
+        coordinatorStopped.set(true)
+    }
+
+    private func coordinate(_ request: CoordinatorRequest) {
+        let txn = request.txn
+        let context = CoordinatorContext(txn: txn)
+        let transactionID = txn.context.transactionID
+        do {
+            switch request.work {
+            case .procedure(let procedure, let params):
+                let tables = try procedure.executeMultiPartition(params: params, mp: context, context: txn.context)
+                let hash = txn.finish(commit: true)
+                request.completion(InvocationResult(status: .success, tables: tables, determinismHash: hash,
+                                                    transactionID: transactionID))
+            case .schema(let ddl):
+                let (newCatalog, changes) = try catalog.applying(ddl: ddl)
+                try context.applySchema(changes, catalog: newCatalog)
+                let hash = txn.finish(commit: true)
+                catalogState.withLock { $0 = newCatalog }
+                request.completion(InvocationResult(status: .success, tables: [], determinismHash: hash,
+                                                    transactionID: transactionID))
+            }
+        } catch {
+            _ = txn.finish(commit: false)
+            request.completion(.failure(error, transactionID: transactionID))
+        }
+    }
+}
+
+struct CoordinatorRequest: Sendable {
+    enum Work: Sendable {
+        case procedure(CompiledProcedure, [Value])
+        case schema(String)
+    }
+
+    let txn: MultiPartitionTransaction
+    let work: Work
+    let completion: @Sendable (InvocationResult) -> Void
+}

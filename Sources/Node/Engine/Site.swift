@@ -1,0 +1,186 @@
+import Foundation
+
+/// One execution site: a dedicated thread that owns one partition replica's `PartitionStore` and
+/// runs the transactions queued to it, one at a time, to completion.
+///
+/// Ordering: tasks run in the order they were pushed to `queue`. A single-partition transaction
+/// runs entirely inside one call with its own `WriteLog`; on any error the log is rolled back
+/// before the next task starts, so a failed transaction leaves no trace. A multi-partition
+/// transaction is a barrier: when the site reaches it, the site serves that transaction's mailbox
+/// (fragments, schema changes) until the coordinator sends the decision, then commits or rolls
+/// back and resumes its queue. Because every site's queue receives the multi-partition barriers
+/// in the same order (the engine pushes them under one lock), sites never wait on each other in a
+/// cycle.
+///
+/// Invariant: `store` and `catalog` are touched only on this site's thread.
+public final class Site: @unchecked Sendable {
+    // SAFETY: `store`, `catalog` and `schemaUndo` are read and written only by the site thread
+    // (inside `runLoop` and the tasks it runs). Other threads only push to `queue`.
+    public let id: SiteID
+    public let partition: PartitionID
+    let queue = BlockingQueue<SiteTask>()
+    let store = PartitionStore()
+    private(set) var catalog: Catalog = .empty
+    private var thread: Thread?
+    private let stopped = OneShot<Bool>()
+
+    init(id: SiteID, partition: PartitionID) {
+        self.id = id
+        self.partition = partition
+    }
+
+    func start() {
+        let t = Thread { [self] in runLoop() }
+        t.name = "site-\(partition.rawValue)"
+        t.stackSize = 8 << 20
+        thread = t
+        t.start()
+    }
+
+    /// Closes the queue; the site finishes what is queued and its thread ends. Blocks until then.
+    func stop() {
+        queue.close()
+        _ = stopped.wait()
+    }
+
+    private func runLoop() {
+        var batch: [SiteTask] = []
+        batch.reserveCapacity(1024)
+        while queue.takeAll(into: &batch) {
+            for task in batch { run(task) }
+            batch.removeAll(keepingCapacity: true)
+        }
+        stopped.set(true)
+    }
+
+    private func run(_ task: SiteTask) {
+        switch task {
+        case .single(let t): runSinglePartition(t)
+        case .multi(let txn): runMultiPartition(txn)
+        case .call(let body): body(self)
+        }
+    }
+
+    // MARK: Single-partition transactions
+
+    private func runSinglePartition(_ task: SinglePartitionTask) {
+        var procedure = task.procedure
+        if procedure.catalogVersion != catalog.version {
+            // Planned against another catalog: resolve the name again against the one in force here.
+            guard let current = catalog.procedure(named: procedure.name) else {
+                task.completion(.failure(SQLError(kind: .unknownProcedure,
+                    message: "Procedure \(procedure.name) was not found"), transactionID: task.context.transactionID))
+                return
+            }
+            procedure = current
+        }
+        let log = WriteLog()
+        do {
+            let tables = try procedure.executeSinglePartition(params: task.params, store: store, log: log, context: task.context)
+            let hash = log.determinismHash
+            log.commit()
+            task.completion(InvocationResult(status: .success, tables: tables, determinismHash: hash,
+                                             transactionID: task.context.transactionID))
+        } catch {
+            log.rollback()
+            task.completion(.failure(error, transactionID: task.context.transactionID))
+        }
+    }
+
+    // MARK: Multi-partition transactions
+
+    private func runMultiPartition(_ txn: MultiPartitionTransaction) {
+        let log = WriteLog()
+        var schemaUndo: [() -> Void] = []
+        var previousCatalog: Catalog?
+        var batch: [MultiPartitionMessage] = []
+        let mailbox = txn.mailbox(for: partition)
+        while true {
+            guard mailbox.takeAll(into: &batch) else {
+                preconditionFailure("mailbox of \(partition) closed before transaction \(txn.context.transactionID) finished")
+            }
+            for message in batch {
+                switch message {
+                case .fragment(let fragment, let reply):
+                    do {
+                        reply(partition, .success(try fragment(store, log, txn.context)))
+                    } catch {
+                        reply(partition, .failure(error))
+                    }
+                case .schema(let changes, let newCatalog, let reply):
+                    do {
+                        try applySchema(changes, undo: &schemaUndo)
+                        if previousCatalog == nil { previousCatalog = catalog }
+                        catalog = newCatalog
+                        reply(partition, .success(ResultTable(columns: [])))
+                    } catch {
+                        reply(partition, .failure(error))
+                    }
+                case .finish(let commit):
+                    if commit {
+                        log.commit()
+                    } else {
+                        log.rollback()
+                        for undo in schemaUndo.reversed() { undo() }
+                        if let previousCatalog { catalog = previousCatalog }
+                    }
+                    txn.siteFinished(partition, determinismHash: log.determinismHash)
+                    return
+                }
+            }
+            batch.removeAll(keepingCapacity: true)
+        }
+    }
+
+    /// Applies schema changes in order. On failure, undoes what this call applied and throws;
+    /// on success, appends the undo steps to `undo` for a later rollback of the whole transaction.
+    private func applySchema(_ changes: [SchemaChange], undo: inout [() -> Void]) throws(SQLError) {
+        var local: [() -> Void] = []
+        let store = self.store
+        for change in changes {
+            switch change {
+            case .createTable(let def):
+                _ = store.createTable(def)
+                local.append { store.dropTable(named: def.name) }
+            case .dropTable(let name):
+                if let table = store.table(named: name) {
+                    store.dropTable(named: name)
+                    local.append { store.attach(table) }
+                }
+            case .createIndex(let def):
+                guard let table = store.table(named: def.table) else {
+                    for u in local.reversed() { u() }
+                    throw SQLError(kind: .unknownTable, message: "object not found: \(def.table)")
+                }
+                do {
+                    try table.addIndex(def)
+                } catch {
+                    for u in local.reversed() { u() }
+                    throw SQLError(storage: error)
+                }
+                local.append { table.dropIndex(named: def.name) }
+            case .dropIndex(let tableName, let name):
+                if let table = store.table(named: tableName), let def = table.indexes.first(where: { $0.name == name }) {
+                    table.dropIndex(named: name)
+                    local.append { try? table.addIndex(def) }
+                }
+            }
+        }
+        undo.append(contentsOf: local)
+    }
+}
+
+/// Work queued to a site.
+enum SiteTask: Sendable {
+    case single(SinglePartitionTask)
+    case multi(MultiPartitionTransaction)
+    /// Runs on the site thread in queue order: statistics, checksums, range operations.
+    case call(@Sendable (Site) -> Void)
+}
+
+struct SinglePartitionTask: Sendable {
+    let procedure: CompiledProcedure
+    let params: [Value]
+    let context: ExecutionContext
+    let completion: @Sendable (InvocationResult) -> Void
+}
