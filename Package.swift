@@ -4,6 +4,7 @@ import PackageDescription
 // Toolchain only: no package dependencies (a product decision, see ../shared/DESIGN.md).
 // Layering, dependencies pointing down:
 //   voltctl -> Node -> Rebalancer -> VoltModel
+//   voltctl -> VoltCLI (argument parsing and text/JSON rendering; depends on nothing)
 let package = Package(
     name: "volt-swift",
     platforms: [.macOS(.v15)],
@@ -17,10 +18,12 @@ let package = Package(
         .target(name: "VoltModel"),
         .target(name: "Rebalancer", dependencies: ["VoltModel"]),
         .target(name: "Node", dependencies: ["VoltModel", "Rebalancer"]),
-        .executableTarget(name: "voltctl", dependencies: ["Node", "VoltModel", "Rebalancer"]),
+        .target(name: "VoltCLI"),
+        .executableTarget(name: "voltctl", dependencies: ["Node", "VoltModel", "Rebalancer", "VoltCLI"]),
         .testTarget(name: "VoltModelTests", dependencies: ["VoltModel"]),
         .testTarget(name: "RebalancerTests", dependencies: ["Rebalancer", "VoltModel"]),
         .testTarget(name: "NodeTests", dependencies: ["Node", "VoltModel"]),
+        .testTarget(name: "VoltCLITests", dependencies: ["VoltCLI"]),
     ],
     swiftLanguageModes: [.v6]
 )

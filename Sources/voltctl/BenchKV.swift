@@ -1,0 +1,205 @@
+import Node
+import VoltCLI
+
+// `voltctl bench kv`: a key-value workload (GETs and PUTs of random keys) that reports throughput
+// and latency percentiles. The command parses into `KVBenchOptions`, a library call turns that
+// into a `KVBenchResult`, and the result renders as text or `--json`.
+
+/// What `voltctl bench kv` runs.
+struct KVBenchOptions: Sendable, Equatable {
+    /// Distinct keys, loaded before the run.
+    var keys: Int
+    /// Bytes in each value.
+    var valueBytes: Int
+    /// Fraction of operations that are GETs (0...1); the rest are PUTs.
+    var getRatio: Double
+    /// Measured time.
+    var durationSeconds: Double
+    /// Time run before measuring, not counted.
+    var warmupSeconds: Double
+    /// Execution sites (one thread and one partition each) of the embedded engine.
+    var sites: Int
+
+    /// The options as recorded in `--json` output, in declaration order.
+    var json: JSONValue {
+        [
+            "keys": .int(keys),
+            "valueBytes": .int(valueBytes),
+            "getRatio": .double(getRatio),
+            "durationSeconds": .double(durationSeconds),
+            "warmupSeconds": .double(warmupSeconds),
+            "sites": .int(sites),
+        ]
+    }
+}
+
+/// What one `voltctl bench kv` run measured. Counts and latencies cover the measured period
+/// only, never the warm-up.
+struct KVBenchResult: Sendable, Equatable {
+    var gets: Int
+    var puts: Int
+    /// Length of the measured period.
+    var seconds: Double
+    var p50Micros: Double
+    var p99Micros: Double
+    var p999Micros: Double
+    var sites: Int
+
+    init(
+        gets: Int, puts: Int, seconds: Double, p50Micros: Double, p99Micros: Double,
+        p999Micros: Double, sites: Int
+    ) {
+        self.gets = gets
+        self.puts = puts
+        self.seconds = seconds
+        self.p50Micros = p50Micros
+        self.p99Micros = p99Micros
+        self.p999Micros = p999Micros
+        self.sites = sites
+    }
+
+    /// The result of a run whose per-operation latencies, merged over all threads, are `latency`.
+    init(gets: Int, puts: Int, seconds: Double, sites: Int, latency: LatencyHistogram) {
+        precondition(
+            latency.count == gets + puts,
+            "latency histogram holds \(latency.count) operations, but \(gets) gets + \(puts) puts")
+        self.init(
+            gets: gets, puts: puts, seconds: seconds,
+            p50Micros: Double(latency.percentileNanos(50)) / 1000,
+            p99Micros: Double(latency.percentileNanos(99)) / 1000,
+            p999Micros: Double(latency.percentileNanos(99.9)) / 1000,
+            sites: sites)
+    }
+
+    /// Operations completed in the measured period: every GET and PUT.
+    var ops: Int { gets + puts }
+
+    var opsPerSecond: Double { seconds > 0 ? Double(ops) / seconds : 0 }
+
+    /// The result as `--json` prints it; keys in this order, always.
+    var json: JSONValue {
+        [
+            "ops": .int(ops),
+            "seconds": .double(seconds),
+            "opsPerSecond": .double(opsPerSecond),
+            "p50Micros": .double(p50Micros),
+            "p99Micros": .double(p99Micros),
+            "p999Micros": .double(p999Micros),
+            "gets": .int(gets),
+            "puts": .int(puts),
+            "sites": .int(sites),
+        ]
+    }
+
+    /// The result for people: one metric a line, values right-aligned.
+    var text: String {
+        let rows = [
+            ["ops", TextFormat.grouped(ops)],
+            ["seconds", TextFormat.fixed(seconds, decimals: 2)],
+            ["ops/sec", TextFormat.grouped(Int(opsPerSecond.rounded()))],
+            ["p50 latency (µs)", TextFormat.fixed(p50Micros, decimals: 2)],
+            ["p99 latency (µs)", TextFormat.fixed(p99Micros, decimals: 2)],
+            ["p99.9 latency (µs)", TextFormat.fixed(p999Micros, decimals: 2)],
+            ["gets", TextFormat.grouped(gets)],
+            ["puts", TextFormat.grouped(puts)],
+            ["sites", String(sites)],
+        ]
+        let table = TextTable(
+            columns: [.init("metric", alignment: .left), .init("value", alignment: .right)],
+            rows: rows)
+        return TableRenderer(format: .fixed, includesHeader: false).render(table)
+    }
+}
+
+/// Runs the key-value workload against an engine inside this process.
+func runEmbeddedKVBench(_ options: KVBenchOptions) throws -> KVBenchResult {
+    throw RuntimeError("the embedded engine is not built yet")
+}
+
+/// The `bench kv` command: its declaration and what it does.
+enum BenchKVCommand {
+    /// VoltDB caps a VARBINARY value at 1 MiB; a larger value could never be stored.
+    static let valueBytesMax = 1_048_576
+
+    static let declaration = Command(
+        name: "kv",
+        abstract: "Measure key-value throughput and latency",
+        discussion: """
+            Loads --keys keys with values of --value-bytes bytes, then runs GETs and PUTs of \
+            random keys (--get-ratio of them GETs) for --warmup seconds, unmeasured, and then \
+            for --duration seconds, measured. Reports operations per second and the p50, p99 \
+            and p99.9 latencies of the measured period.
+
+            Not available yet: the embedded engine is still being built, so --embedded stops \
+            with an error for now; --servers needs the client wire protocol, which arrives in a \
+            later release.
+
+            Example:
+              voltctl bench kv --embedded --sites 4 --duration 30 --json
+            """,
+        options: [
+            .flag("embedded", help: "Run against an engine inside this process (no network)."),
+            .value(
+                "servers", valueName: "host:port,...", repeatable: true,
+                help: "Run against a running cluster. Not available yet: it needs the client"
+                    + " wire protocol, which arrives in a later release."),
+            .value("keys", valueName: "count", default: "100000", help: "Distinct keys."),
+            .value(
+                "value-bytes", unit: "bytes", default: "100",
+                help: "Bytes in each value, up to 1 MiB (1048576)."),
+            .value(
+                "get-ratio", valueName: "fraction", default: "0.5",
+                help: "Fraction of operations that are GETs, 0 to 1; the rest are PUTs."),
+            .value("duration", unit: "seconds", default: "10", help: "Measured time."),
+            .value(
+                "warmup", unit: "seconds", default: "2",
+                help: "Time run before measuring, not counted."),
+            .value(
+                "sites", valueName: "count", default: "2",
+                help: "Execution sites of the embedded engine, one thread and partition each."),
+            .flag("json", help: "Print the options and result as JSON (keys in a fixed order)."),
+        ])
+
+    /// Reads the options, runs the benchmark and returns what to print.
+    static func run(_ arguments: ParsedArguments) throws -> String {
+        let embedded = arguments.flag("embedded")
+        let usesServers = arguments.isGiven("servers")
+        if embedded && usesServers {
+            throw arguments.error(.other("--embedded and --servers cannot be used together"))
+        }
+        if !embedded && !usesServers {
+            throw arguments.error(
+                .other("bench kv needs a target: --embedded or --servers <host:port,...>"))
+        }
+        let options = try KVBenchOptions(
+            keys: arguments.int("keys", min: 1),
+            valueBytes: arguments.int("value-bytes", min: 0, max: valueBytesMax),
+            getRatio: arguments.double("get-ratio", min: 0, max: 1),
+            durationSeconds: arguments.double("duration", greaterThan: 0),
+            warmupSeconds: arguments.double("warmup", min: 0),
+            sites: arguments.int("sites", min: 1))
+        if usesServers {
+            if arguments.list("servers").isEmpty {
+                throw arguments.error(
+                    .invalidValue(
+                        option: "--servers", requirement: "list at least one host:port",
+                        value: arguments.optionalString("servers") ?? ""))
+            }
+            throw RuntimeError(
+                "--servers is not available yet: it needs the client wire protocol, which"
+                    + " arrives in a later release; use --embedded")
+        }
+
+        let result = try runEmbeddedKVBench(options)
+        if arguments.flag("json") {
+            let document: JSONValue = [
+                "benchmark": "kv",
+                "target": "embedded",
+                "options": options.json,
+                "result": result.json,
+            ]
+            return JSONWriter(style: .pretty).render(document)
+        }
+        return result.text
+    }
+}
