@@ -194,7 +194,7 @@ public enum EmbeddedKVBenchmark {
                 let now = monotonicNanos()
                 let following: Call? = lanes[call.lane].withLock { s in
                     if started >= warmupEnd && now <= end {
-                        s.histogram.recordNanos(now - started)
+                        s.histogram.recordNanos(Int(now - started))
                         if !result.succeeded { s.failures += 1 } else if call.isGet { s.gets += 1 } else { s.puts += 1 }
                     }
                     return now < end ? next(lane: call.lane, rng: &s.rng) : nil
