@@ -7,16 +7,26 @@ public struct VoltDecimal: Hashable, Comparable, Sendable, CustomStringConvertib
     /// The largest magnitude of the unscaled value: 38 digits.
     public static let maxUnscaled: Int128 = 99_999_999_999_999_999_999_999_999_999_999_999_999
 
-    public let unscaled: Int128
+    // Stored as two 64-bit words rather than an Int128: Int128 is 16-byte aligned, and values of
+    // enums that carry it inline (like `Value`) were miscompiled into misaligned `movaps` stack
+    // accesses by the Swift 6.3.1 debug build. Two words keep `Value` 8-byte aligned.
+    private let high: Int64
+    private let low: UInt64
 
-    public init(unscaled: Int128) { self.unscaled = unscaled }
+    /// The integer `value × 10^12`.
+    public var unscaled: Int128 { Int128(high) << 64 | Int128(low) }
+
+    public init(unscaled: Int128) {
+        high = Int64(truncatingIfNeeded: unscaled >> 64)
+        low = UInt64(truncatingIfNeeded: unscaled)
+    }
 
     public init?(checkedUnscaled: Int128) {
         guard checkedUnscaled.magnitude <= VoltDecimal.maxUnscaled.magnitude else { return nil }
-        self.unscaled = checkedUnscaled
+        self.init(unscaled: checkedUnscaled)
     }
 
-    public init(_ integer: Int64) { unscaled = Int128(integer) * VoltDecimal.scaleFactor }
+    public init(_ integer: Int64) { self.init(unscaled: Int128(integer) * VoltDecimal.scaleFactor) }
 
     public init?(_ double: Double) {
         guard double.isFinite, abs(double) < 1e26 else { return nil }
@@ -85,7 +95,9 @@ public struct VoltDecimal: Hashable, Comparable, Sendable, CustomStringConvertib
         return (negative ? "-" : "") + String(whole) + "." + fracText
     }
 
-    public static func < (a: VoltDecimal, b: VoltDecimal) -> Bool { a.unscaled < b.unscaled }
+    public static func < (a: VoltDecimal, b: VoltDecimal) -> Bool {
+        a.high != b.high ? a.high < b.high : a.low < b.low
+    }
 
     public static func + (a: VoltDecimal, b: VoltDecimal) -> VoltDecimal? {
         let (r, o) = a.unscaled.addingReportingOverflow(b.unscaled)
@@ -130,7 +142,7 @@ public struct VoltDecimal: Hashable, Comparable, Sendable, CustomStringConvertib
         precondition(b.count == 16, "a DECIMAL is 16 bytes, got \(b.count)")
         var bits: UInt128 = 0
         for byte in b { bits = bits << 8 | UInt128(byte) }
-        unscaled = Int128(bitPattern: bits)
+        self.init(unscaled: Int128(bitPattern: bits))
     }
 
     /// VoltDB's NULL DECIMAL on the wire: -2^127.
