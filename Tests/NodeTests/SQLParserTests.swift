@@ -64,7 +64,7 @@ import Testing
     @Test func createProcedureBlockKeepsStatements() throws {
         let sql = "CREATE PROCEDURE p PARTITION ON TABLE t COLUMN k PARAMETER 1 AS BEGIN SELECT CASE WHEN a = 1 THEN 2 END FROM t WHERE k = ?; DELETE FROM t WHERE k = ?; END"
         guard case .createProcedure(let p) = try Parser.parse(sql) else { Issue.record("not a procedure"); return }
-        #expect(p.name == "P")
+        #expect(p.name == "p")
         #expect(p.partition?.parameter == 1)
         #expect(p.body == ["SELECT CASE WHEN a = 1 THEN 2 END FROM t WHERE k = ?", "DELETE FROM t WHERE k = ?"])
     }

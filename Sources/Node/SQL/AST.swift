@@ -157,12 +157,14 @@ struct ColumnSpec: Sendable {
     var defaultValue: Expr?
     var primaryKey: Bool
     var unique: Bool
+    var assumeUnique = false
     var position: SourcePosition
 }
 
 struct ConstraintSpec: Sendable {
     var name: String?
     var primaryKey: Bool                 // false: UNIQUE
+    var assumeUnique = false
     var columns: [(String, SourcePosition)]
     var position: SourcePosition
 }
@@ -195,7 +197,7 @@ enum Statement: Sendable {
     case update(UpdateStatement)
     case delete(DeleteStatement)
     case createTable(CreateTableStatement)
-    case createIndex(name: String, table: String, columns: [(String, SourcePosition)], unique: Bool, position: SourcePosition)
+    case createIndex(name: String, table: String, columns: [(String, SourcePosition)], unique: Bool, assumeUnique: Bool, position: SourcePosition)
     case dropTable(name: String, ifExists: Bool, cascade: Bool, position: SourcePosition)
     case dropIndex(name: String, ifExists: Bool, position: SourcePosition)
     case dropProcedure(name: String, ifExists: Bool, position: SourcePosition)

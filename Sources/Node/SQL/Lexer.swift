@@ -121,6 +121,10 @@ struct Lexer {
 
     private func text(_ from: Int) -> String { String(decoding: bytes[from..<index], as: UTF8.self) }
 
+    mutating func nextOrNil() -> SQLToken? {
+        do { return try next() } catch { return nil }
+    }
+
     mutating func next() throws(SQLError) -> SQLToken {
         try skipSpaceAndComments()
         let pos = position

@@ -294,13 +294,14 @@ struct Parser {
         try expectWord("CREATE")
         if skipWord("TABLE") { return .createTable(try parseCreateTable(start)) }
         var unique = false
-        if skipWord("UNIQUE") || skipWord("ASSUMEUNIQUE") { unique = true }
+        var assumeUnique = false
+        if skipWord("UNIQUE") { unique = true } else if skipWord("ASSUMEUNIQUE") { unique = true; assumeUnique = true }
         if skipWord("INDEX") {
             let name = try self.name("an index name")
             try expectWord("ON")
             let table = try identifier("a table name")
             let columns = try parseColumnList()
-            return .createIndex(name: name, table: table, columns: columns, unique: unique, position: start)
+            return .createIndex(name: name, table: table, columns: columns, unique: unique, assumeUnique: assumeUnique, position: start)
         }
         if unique { throw unexpected(expected: "INDEX") }
         if skipWord("PROCEDURE") { return .createProcedure(try parseCreateProcedure(start)) }
@@ -345,8 +346,10 @@ struct Parser {
                 if skipWord("PRIMARY") {
                     try expectWord("KEY")
                     stmt.constraints.append(ConstraintSpec(name: cname, primaryKey: true, columns: try parseColumnList(), position: p))
-                } else if skipWord("UNIQUE") || skipWord("ASSUMEUNIQUE") {
-                    stmt.constraints.append(ConstraintSpec(name: cname, primaryKey: false, columns: try parseColumnList(), position: p))
+                } else if isWord("UNIQUE") || isWord("ASSUMEUNIQUE") {
+                    let assume = isWord("ASSUMEUNIQUE")
+                    advance()
+                    stmt.constraints.append(ConstraintSpec(name: cname, primaryKey: false, assumeUnique: assume, columns: try parseColumnList(), position: p))
                 } else if skipWord("LIMIT") {
                     stmt.limitPartitionRows = try parseLimitPartitionRows()
                 } else {
@@ -363,7 +366,8 @@ struct Parser {
                 else if skipWord("NULL") { col.notNull = false }
                 else if skipWord("DEFAULT") { col.defaultValue = try parseUnary() }
                 else if skipWord("PRIMARY") { try expectWord("KEY"); col.primaryKey = true }
-                else if skipWord("UNIQUE") || skipWord("ASSUMEUNIQUE") { col.unique = true }
+                else if skipWord("UNIQUE") { col.unique = true }
+                else if skipWord("ASSUMEUNIQUE") { col.unique = true; col.assumeUnique = true }
                 else { break }
             }
             stmt.columns.append(col)
@@ -425,7 +429,11 @@ struct Parser {
     }
 
     private mutating func parseCreateProcedure(_ start: SourcePosition) throws(SQLError) -> CreateProcedureStatement {
+        // Procedure names keep their spelling (callers name them case-sensitively on the wire);
+        // lookups are case-insensitive.
+        let rawName = slice(current.start, current.end)
         let name = try self.name("a procedure name")
+        _ = name
         var partition: ProcedurePartitionSpec?
         if isWord("PARTITION") { partition = try parsePartitionOn() }
         if skipWord("ALLOW") {
@@ -450,8 +458,8 @@ struct Parser {
                     advance()
                     skip(.symbol(";"))
                     guard current.kind == .end else { throw unexpected(expected: "end of statement") }
-                    guard !body.isEmpty else { throw error("procedure \(name) has no statements", at: start) }
-                    return CreateProcedureStatement(name: name, partition: partition, body: body, position: start)
+                    guard !body.isEmpty else { throw error("procedure \(rawName) has no statements", at: start) }
+                    return CreateProcedureStatement(name: rawName.replacingQuotes, partition: partition, body: body, position: start)
                 case .symbol(";"):
                     let s = slice(stmtStart, current.start)
                     if !s.isEmpty { body.append(s) }
@@ -468,10 +476,10 @@ struct Parser {
         let s = slice(bodyStart, end)
         guard !s.isEmpty else { throw unexpected(expected: "a SQL statement") }
         while current.kind != .end { advance() }
-        return CreateProcedureStatement(name: name, partition: partition, body: [s], position: start)
+        return CreateProcedureStatement(name: rawName.replacingQuotes, partition: partition, body: [s], position: start)
     }
 
-    private func slice(_ from: Int, _ to: Int) -> String {
+    fileprivate func slice(_ from: Int, _ to: Int) -> String {
         String(decoding: text[from..<max(from, to)], as: UTF8.self).sqlTrimmed
     }
 
@@ -745,5 +753,13 @@ struct Parser {
             throw unexpected(expected: "an expression")
         }
         return try parseColumnRest(w, p)
+    }
+}
+
+extension String {
+    /// A quoted identifier's text without its quotes.
+    fileprivate var replacingQuotes: String {
+        guard hasPrefix("\""), hasSuffix("\""), count >= 2 else { return self }
+        return String(dropFirst().dropLast())
     }
 }

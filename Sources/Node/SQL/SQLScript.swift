@@ -21,7 +21,7 @@ public enum SQLScript {
             let s = String(decoding: b[start..<end], as: UTF8.self)
             var lexer = Lexer(s)
             // Leading comments are not part of the statement; a piece with only comments is dropped.
-            guard let first = try? lexer.next() else {
+            guard let first = lexer.nextOrNil() else {
                 if !s.sqlTrimmed.isEmpty { statements.append(s.sqlTrimmed) }
                 return
             }
@@ -83,7 +83,7 @@ public enum SQLScript {
     /// Whether a statement changes the schema (CREATE, DROP, PARTITION, ALTER) rather than data.
     public static func isDDL(_ statement: String) -> Bool {
         var lexer = Lexer(statement)
-        guard let t = try? lexer.next(), case .word(let w) = t.kind else { return false }
+        guard let t = lexer.nextOrNil(), case .word(let w) = t.kind else { return false }
         return ["CREATE", "DROP", "PARTITION", "ALTER", "DR", "SET", "EXPORT", "IMPORT"].contains(w)
     }
 
