@@ -105,12 +105,12 @@ public final class CompiledProcedure: Sendable {
             guard index >= 0, index < types.count else {
                 throw SQLError(.planning, "Procedure \(source.name) partition parameter \(index) is out of range: it has \(types.count) parameter(s)", position: (p.line, p.column))
             }
+            for s in statements where s.writesReplicated {
+                throw SQLError(.planning, "Procedure \(source.name) is single-partition but statement \"\(s.sql)\" writes a replicated table; replicated tables can only be written by multi-partition procedures", position: (p.line, p.column))
+            }
             let columnType = table.columns[ci].type
             if let t = types[index], t.typeClass != columnType.typeClass {
                 throw SQLError(.typeMismatch, "Procedure \(source.name) partition parameter \(index) is used as \(t.name) but partition column \(spec.table).\(spec.column) is \(columnType.name)", position: (p.line, p.column))
-            }
-            for s in statements where s.writesReplicated {
-                throw SQLError(.planning, "Procedure \(source.name) is single-partition but statement \"\(s.sql)\" writes a replicated table; replicated tables can only be written by multi-partition procedures", position: (p.line, p.column))
             }
             // Where a statement pins the partition column to a parameter, it must be the routing one.
             for s in statements {
