@@ -101,6 +101,8 @@ private let partitionedSchema = """
         #expect(try cluster.procedure("KV.delete", [.string("a")])[0] == .modifiedTuples(1))
         #expect(try cluster.procedure("KV.select", [.string("a")])[0].rows.isEmpty)
         #expect(throws: SQLError.self) { try cluster.procedure("KV.select", []) }
+        #expect(throws: SQLError.self) { try cluster.procedure("KV.insert", [.string(String(repeating: "x", count: 40)), .null, .null]) }
+        #expect(throws: SQLError.self) { try cluster.procedure("KV.insert", [.string("big"), .null, .integer(1 << 40)]) }
         // Replicated defaults run on every partition and report one partition's count.
         #expect(try cluster.procedure("REGION.insert", [.integer(1), .string("eu")])[0] == .modifiedTuples(1))
         #expect(try cluster.procedure("REGION.upsert", [.string("1"), .string("EU")])[0] == .modifiedTuples(1))

@@ -95,15 +95,23 @@ final class DefaultFastPath: Sendable {
             let c = parameterColumns[i]
             // Values already in the column's representation skip conversion (the common case).
             switch (out[i], c.type.typeClass) {
-            case (.integer, .number) where c.type.isInteger: continue
-            case (.string, .string), (.bytes, .bytes), (.timestamp, .timestamp): continue
+            case (.integer(let v), .number) where c.type.isInteger:
+                if c.type != .bigint, !c.type.integerRange!.contains(v) { break }
+                continue
+            case (.string, .string), (.bytes, .bytes):
+                // Length limits are checked here so the fast path never relies on storage for them.
+                if c.maxLength != nil { do { out[i] = try c.coerce(out[i]) } catch { throw SQLError(storage: error) } }
+                continue
+            case (.timestamp, .timestamp): continue
             case (.float, _) where c.type == .float: continue
             case (.null, _): continue
             default:
-                do { out[i] = try SQLValues.convert(out[i], to: c.type) } catch {
-                    throw SQLError(error.kind, "Parameter \(i + 1) of \(table).\(action.rawValue): \(error.message)")
-                }
+                break
             }
+            do { out[i] = try SQLValues.convert(out[i], to: c.type) } catch {
+                throw SQLError(error.kind, "Parameter \(i + 1) of \(table).\(action.rawValue): \(error.message)")
+            }
+            if c.maxLength != nil { do { out[i] = try c.coerce(out[i]) } catch { throw SQLError(storage: error) } }
         }
         return out
     }
