@@ -74,7 +74,7 @@ public final class Engine: Sendable {
     /// Runs a stored procedure. The completion is called exactly once, on a site or coordinator thread.
     public func invoke(_ name: String, _ params: [Value], completion: @escaping @Sendable (InvocationResult) -> Void) {
         guard let procedure = procedure(named: name) else {
-            completion(.failure(SQLError(kind: .unknownProcedure, message: "Procedure \(name) was not found")))
+            completion(.failure(SQLError(.unknownProcedure, "Procedure \(name) was not found")))
             return
         }
         invoke(procedure, params, completion: completion)
@@ -83,8 +83,7 @@ public final class Engine: Sendable {
     /// Runs an already resolved procedure: the hot path for callers that resolve once (bench, server).
     public func invoke(_ procedure: CompiledProcedure, _ params: [Value], completion: @escaping @Sendable (InvocationResult) -> Void) {
         if let expected = procedure.parameterCount, expected != params.count {
-            completion(.failure(SQLError(kind: .wrongParameterCount,
-                message: "PROCEDURE \(procedure.name) EXPECTS \(expected) PARAMS, BUT RECEIVED \(params.count)")))
+            completion(.failure(SQLError(.wrongParameterCount, "PROCEDURE \(procedure.name) EXPECTS \(expected) PARAMS, BUT RECEIVED \(params.count)")))
             return
         }
         switch procedure.partitioning {
@@ -223,7 +222,7 @@ public final class Engine: Sendable {
 
     private func coordinate(_ request: CoordinatorRequest) {
         let txn = request.txn
-        let context = CoordinatorContext(txn: txn)
+        let context = CoordinatorContext(txn: txn, ring: ring)
         let transactionID = txn.context.transactionID
         do {
             switch request.work {

@@ -99,8 +99,12 @@ final class ReplyCollector: Sendable {
 /// The coordinator's side of a running multi-partition transaction, handed to compiled procedures.
 final class CoordinatorContext: MultiPartitionContext {
     let txn: MultiPartitionTransaction
+    let ring: HashRing
 
-    init(txn: MultiPartitionTransaction) { self.txn = txn }
+    init(txn: MultiPartitionTransaction, ring: HashRing) {
+        self.txn = txn
+        self.ring = ring
+    }
 
     func runOnEveryPartition(_ fragment: @escaping Fragment) throws(SQLError) -> [ResultTable] {
         try Self.unwrap(txn.roundTrip(to: txn.partitions) { .fragment(fragment, reply: $0) })
@@ -109,6 +113,10 @@ final class CoordinatorContext: MultiPartitionContext {
     func runOnOnePartition(_ fragment: @escaping Fragment) throws(SQLError) -> ResultTable {
         // Every site holds the same replicated rows; the lowest partition answers.
         try Self.unwrap(txn.roundTrip(to: [txn.partitions[0]]) { .fragment(fragment, reply: $0) })[0]
+    }
+
+    func runOnPartition(forKey key: Value, type: SQLType, _ fragment: @escaping Fragment) throws(SQLError) -> ResultTable {
+        try Self.unwrap(txn.roundTrip(to: [ring.partition(forKey: key, type: type)]) { .fragment(fragment, reply: $0) })[0]
     }
 
     func applySchema(_ changes: [SchemaChange], catalog: Catalog) throws(SQLError) {

@@ -68,8 +68,7 @@ public final class Site: @unchecked Sendable {
         if procedure.catalogVersion != catalog.version {
             // Planned against another catalog: resolve the name again against the one in force here.
             guard let current = catalog.procedure(named: procedure.name) else {
-                task.completion(.failure(SQLError(kind: .unknownProcedure,
-                    message: "Procedure \(procedure.name) was not found"), transactionID: task.context.transactionID))
+                task.completion(.failure(SQLError(.unknownProcedure, "Procedure \(procedure.name) was not found"), transactionID: task.context.transactionID))
                 return
             }
             procedure = current
@@ -150,7 +149,7 @@ public final class Site: @unchecked Sendable {
             case .createIndex(let def):
                 guard let table = store.table(named: def.table) else {
                     for u in local.reversed() { u() }
-                    throw SQLError(kind: .unknownTable, message: "object not found: \(def.table)")
+                    throw SQLError(.unknownTable, "object not found: \(def.table)")
                 }
                 do {
                     try table.addIndex(def)

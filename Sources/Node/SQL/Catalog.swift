@@ -31,7 +31,7 @@ public struct Catalog: Sendable {
     var procedureSources: [String: CreateProcedureStatement] = [:]     // keyed by upper-cased name
     var compiledProcedures: [String: CompiledProcedure] = [:]          // keyed by upper-cased name
 
-    var view: CatalogView { CatalogView(tables: tables, indexes: indexDefinitions) }
+    var view: CatalogView { CatalogView(tables: tables, indexes: indexDefinitions, version: version) }
 
     public func table(named name: String) -> TableDefinition? { tables[name.uppercased()] ?? tables[name] }
 
@@ -51,8 +51,8 @@ public struct Catalog: Sendable {
             let statement = try Parser.parse(text)
             try next.apply(statement)
         }
-        try next.recompileProcedures()
         next.version = version + 1
+        try next.recompileProcedures()
         return (next, changes(to: next))
     }
 
@@ -217,7 +217,7 @@ public struct Catalog: Sendable {
         finalizeConstraintNames()
         var compiled: [String: CompiledProcedure] = [:]
         for name in tables.keys.sorted() {
-            for p in DefaultProcedures.make(for: tables[name]!) { compiled[p.name.uppercased()] = p }
+            for p in DefaultProcedures.make(for: tables[name]!, catalogVersion: version) { compiled[p.name.uppercased()] = p }
         }
         for key in procedureSources.keys.sorted() {
             let source = procedureSources[key]!

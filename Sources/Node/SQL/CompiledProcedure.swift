@@ -28,6 +28,9 @@ public final class CompiledProcedure: Sendable {
     public let explain: String
     /// The statements' SQL texts (empty for default procedures).
     public let statementTexts: [String]
+    /// The catalog version this procedure was compiled against. A site whose catalog has moved on
+    /// resolves the procedure again by name rather than run a plan made for another schema.
+    public let catalogVersion: Int64
 
     let statements: [CompiledStatement]
     let parameterRanges: [Range<Int>]
@@ -36,12 +39,13 @@ public final class CompiledProcedure: Sendable {
 
     init(name: String, partitioning: ProcedurePartitioning, parameterCount: Int, readOnly: Bool, isDefault: Bool,
          partitionTable: String?, partitionColumn: String?, explain: String, statements: [CompiledStatement],
-         parameterRanges: [Range<Int>], parameterTypes: [SQLType?], fastPath: DefaultFastPath?) {
+         parameterRanges: [Range<Int>], parameterTypes: [SQLType?], fastPath: DefaultFastPath?, catalogVersion: Int64) {
         self.name = name; self.partitioning = partitioning; self.parameterCount = parameterCount; self.readOnly = readOnly
         self.isDefault = isDefault; self.partitionTable = partitionTable; self.partitionColumn = partitionColumn
         self.explain = explain; self.statements = statements; self.parameterRanges = parameterRanges
         self.parameterTypes = parameterTypes; self.fastPath = fastPath
         self.statementTexts = statements.map(\.sql)
+        self.catalogVersion = catalogVersion
     }
 
     // MARK: compilation
@@ -74,7 +78,7 @@ public final class CompiledProcedure: Sendable {
         return CompiledProcedure(name: "@AdHoc", partitioning: partitioning, parameterCount: types.count, readOnly: s.readOnly,
                                  isDefault: false, partitionTable: nil, partitionColumn: nil,
                                  explain: explainText(statements, partitioning), statements: statements, parameterRanges: ranges,
-                                 parameterTypes: types, fastPath: nil)
+                                 parameterTypes: types, fastPath: nil, catalogVersion: catalog.version)
     }
 
     static func explainText(_ statements: [CompiledStatement], _ partitioning: ProcedurePartitioning) -> String {
@@ -112,12 +116,9 @@ public final class CompiledProcedure: Sendable {
             if let t = types[index], t.typeClass != columnType.typeClass {
                 throw SQLError(.typeMismatch, "Procedure \(source.name) partition parameter \(index) is used as \(t.name) but partition column \(spec.table).\(spec.column) is \(columnType.name)", position: (p.line, p.column))
             }
-            // Where a statement pins the partition column to a parameter, it must be the routing one.
-            for s in statements {
-                if case .parameter(let i)? = s.pin, i != index {
-                    throw SQLError(.planning, "Procedure \(source.name) routes by parameter \(index) but statement \"\(s.sql)\" uses parameter \(i) for the partition column", position: (p.line, p.column))
-                }
-            }
+            // Statements may pin the partition column to other parameters (a procedure commonly
+            // takes the key more than once); as in VoltDB, a row that does not belong to the
+            // procedure's partition is refused when it is written (mispartitioned tuple).
             partitioning = .single(parameterIndex: index, type: columnType)
             partitionTable = table.name
             partitionColumn = table.columns[ci].name
@@ -125,7 +126,7 @@ public final class CompiledProcedure: Sendable {
         return CompiledProcedure(name: source.name, partitioning: partitioning, parameterCount: types.count,
                                  readOnly: statements.allSatisfy(\.readOnly), isDefault: false, partitionTable: partitionTable,
                                  partitionColumn: partitionColumn, explain: explainText(statements, partitioning), statements: statements,
-                                 parameterRanges: ranges, parameterTypes: types, fastPath: nil)
+                                 parameterRanges: ranges, parameterTypes: types, fastPath: nil, catalogVersion: catalog.version)
     }
 
     // MARK: execution

@@ -14,7 +14,7 @@
 // `select` returns the row (SELECT * shape) or no rows; DML returns modified_tuples.
 
 enum DefaultProcedures {
-    static func make(for table: TableDefinition) -> [CompiledProcedure] {
+    static func make(for table: TableDefinition, catalogVersion: Int64) -> [CompiledProcedure] {
         var out: [CompiledProcedure] = []
         let n = table.columns.count
         let partitioned = table.partitionColumn != nil
@@ -29,7 +29,7 @@ enum DefaultProcedures {
                                      partitionTable: partitioned ? table.name : nil,
                                      partitionColumn: table.partitionColumn.map { table.columns[$0].name },
                                      explain: fast.explain, statements: [], parameterRanges: [], parameterTypes: fast.parameterColumns.map { $0.type },
-                                     fastPath: fast)
+                                     fastPath: fast, catalogVersion: catalogVersion)
         }
         if let pc = table.partitionColumn {
             out.append(make(.insert, pc))

@@ -26,6 +26,8 @@
 struct CatalogView: Sendable {
     var tables: [String: TableDefinition]
     var indexes: [String: IndexDefinition]
+    /// The version of the catalog that procedures compiled against this view belong to.
+    var version: Int64
 
     func table(_ name: String, at p: SourcePosition) throws(SQLError) -> TableDefinition {
         guard let t = tables[name] else {

@@ -306,5 +306,6 @@ public final class PartitionStore {
         return t
     }
     public func dropTable(named: String) { tables[named] = nil }
+    public func attach(_ table: Table) { tables[table.definition.name] = table }
     public var tableNames: [String] { tables.keys.sorted() }
 }
