@@ -25,6 +25,8 @@ public enum ClientConnectionError: Error, Sendable, Hashable, CustomStringConver
     case closedByPeer
     case io(operation: String, errno: Int32)
     case protocolViolation(WireError)
+    /// A parameter could not be encoded as its wire type; nothing was sent.
+    case invalidParameter(WireError)
     case loginRejected(status: Int8)
     case notConnected
 
@@ -36,6 +38,7 @@ public enum ClientConnectionError: Error, Sendable, Hashable, CustomStringConver
         case .closedByPeer: "the server closed the connection"
         case let .io(operation, code): "\(operation) failed: \(String(cString: strerror(code)))"
         case .protocolViolation(let e): "malformed message from the server: \(e)"
+        case .invalidParameter(let e): "cannot send the call: \(e)"
         case .loginRejected(let status):
             "login rejected with status \(status)" + (LoginStatus(rawValue: status).map { " (\($0))" } ?? "")
         case .notConnected: "the connection is closed"
@@ -113,7 +116,7 @@ public final class VoltClientConnection {
     public func send(_ invocation: Invocation, timeoutMillis: Int? = nil) throws(ClientConnectionError) {
         guard fd >= 0 else { throw .notConnected }
         writer.removeAll()
-        try Self.wire { () throws(WireError) in try invocation.encode(into: &writer) }
+        try Self.encode(invocation, into: &writer)
         try checked { () throws(ClientConnectionError) in
             try Self.writeAll(fd, writer.bytes, deadline: Deadline(millis: timeoutMillis ?? self.timeoutMillis), what: "send \(invocation.procedure)")
         }
@@ -138,7 +141,7 @@ public final class VoltClientConnection {
         nextHandle += 1
         writer.removeAll()
         let invocation = Invocation(procedure: procedure, handle: handle, parameters: parameters)
-        try Self.wire { () throws(WireError) in try invocation.encode(into: &writer) }
+        try Self.encode(invocation, into: &writer)
         try checked { () throws(ClientConnectionError) in
             try Self.writeAll(fd, writer.bytes, deadline: deadline, what: "send \(procedure)")
         }
@@ -161,6 +164,10 @@ public final class VoltClientConnection {
             if case .timedOut = error {} else { close() }
             throw error
         }
+    }
+
+    private static func encode(_ invocation: Invocation, into writer: inout WireWriter) throws(ClientConnectionError) {
+        do { try invocation.encode(into: &writer) } catch { throw .invalidParameter(error) }
     }
 
     private static func wire<R>(_ body: () throws(WireError) -> R) throws(ClientConnectionError) -> R {

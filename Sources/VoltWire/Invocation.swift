@@ -12,7 +12,8 @@
 //
 // Decoding comes in two steps so that the server can answer a malformed parameter set for the
 // right handle: `InvocationHeader.decode(from:)` reads everything up to the parameters, then
-// `WireParameter.decodeSet(from:)` the rest; `Invocation.decode` runs both. The handle is 8 raw
+// `WireParameter.decodeSet(from:)` the rest; `Invocation.decode` runs both, and
+// `Invocation.decodeForReply` reports the header with the error when it got that far. The handle is 8 raw
 // bytes kept as an Int64 bit pattern and echoed verbatim; it is never interpreted here.
 // A body with bytes after the last parameter is rejected: it means the parameters were misread.
 
@@ -151,6 +152,21 @@ public struct InvocationHeader: Sendable, Hashable {
     }
 }
 
+/// A malformed invocation: the decoding error, and the header if it was read before the error.
+public struct InvocationDecodeFailure: Error, Sendable, Hashable, CustomStringConvertible {
+    public var header: InvocationHeader?
+    public var error: WireError
+
+    public init(header: InvocationHeader?, error: WireError) {
+        self.header = header
+        self.error = error
+    }
+
+    public var description: String {
+        header.map { "invocation of \($0.procedure) (handle \($0.handle)): \(error)" } ?? "invocation: \(error)"
+    }
+}
+
 /// A complete procedure invocation.
 public struct Invocation: Sendable, Hashable {
     public var header: InvocationHeader
@@ -179,6 +195,25 @@ public struct Invocation: Sendable, Hashable {
     }
 
     public static func decode(_ body: [UInt8]) throws(WireError) -> Invocation { try decode(body[...]) }
+
+    /// Decodes a frame body; a failure carries the header when it was readable, so the server can
+    /// answer UNEXPECTED_FAILURE for that handle (§3.4, §5.13) and close only when it was not.
+    public static func decodeForReply(_ body: ArraySlice<UInt8>) throws(InvocationDecodeFailure) -> Invocation {
+        var r = WireReader(body)
+        let header: InvocationHeader
+        do {
+            header = try InvocationHeader.decode(from: &r)
+        } catch {
+            throw InvocationDecodeFailure(header: nil, error: error)
+        }
+        do {
+            let parameters = try WireParameter.decodeSet(from: &r)
+            try r.expectEnd("invocation parameters")
+            return Invocation(header: header, parameters: parameters)
+        } catch {
+            throw InvocationDecodeFailure(header: header, error: error)
+        }
+    }
 
     /// Appends the whole frame, length prefix included. On failure nothing is appended.
     public func encode(into w: inout WireWriter) throws(WireError) {

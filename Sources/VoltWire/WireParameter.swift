@@ -122,7 +122,11 @@ extension WireParameter {
         let code = try r.readInt8("type")
         let type = WireType(rawValue: code)
         if let sqlType = type.sqlType {
-            return .value(try r.readValue(sqlType, "value"), wireType: type)
+            do {
+                return .value(try r.readValue(sqlType, "value"), wireType: type)
+            } catch {
+                throw error.within(type.name)
+            }
         }
         switch type {
         case .null:

@@ -25,8 +25,8 @@ public struct WireReader: Sendable {
     public var isAtEnd: Bool { position == storage.endIndex }
 
     @usableFromInline
-    func truncated(_ what: StaticString, needed: Int) -> WireError {
-        WireError(.truncated(needed: needed, available: remaining), what: "\(what)", offset: offset)
+    func truncated(_ what: StaticString, needed: Int, at start: Int? = nil) -> WireError {
+        WireError(.truncated(needed: needed, available: remaining), what: "\(what)", offset: start ?? offset)
     }
 
     @inlinable
@@ -103,7 +103,7 @@ public struct WireReader: Sendable {
         let n = try readInt32(what)
         if n == WireNull.length { return nil }
         guard n >= 0 else { throw WireError(.invalidLength(Int(n)), what: "\(what)", offset: at) }
-        guard remaining >= Int(n) else { throw truncated(what, needed: Int(n)) }
+        guard remaining >= Int(n) else { throw truncated(what, needed: Int(n), at: at) }
         return Int(n)
     }
 

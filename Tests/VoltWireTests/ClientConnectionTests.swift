@@ -172,6 +172,10 @@ struct ClientConnectionTests {
             #expect(ping.handle == 4)
             #expect(ping.tables == [.modifiedTuples(4)])
             handles.append(try connection.receive().handle)
+            // An unencodable parameter is refused before anything is sent; the connection stays open.
+            let refused = #expect(throws: ClientConnectionError.self) { try connection.send("P", [.tinyint(1000)]) }
+            if case .invalidParameter = refused {} else { Issue.record("expected invalidParameter, got \(String(describing: refused))") }
+            #expect(connection.isOpen)
         } catch {
             clientError = error
         }

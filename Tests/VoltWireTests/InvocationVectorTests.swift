@@ -118,6 +118,23 @@ struct InvocationVectorTests {
         let header = try InvocationHeader.decode(from: &r)
         #expect(header.handle == 11)
         #expect(header.procedure == "EmptyArr")
+        // The one-call form the server uses carries the header with the error.
+        let failure = #expect(throws: InvocationDecodeFailure.self) { try Invocation.decodeForReply(body[...]) }
+        #expect(failure?.header?.handle == 11)
+        #expect(failure?.error.kind == .emptyArrayQuirk(elementType: 5))
+        let headless = #expect(throws: InvocationDecodeFailure.self) { try Invocation.decodeForReply(body[..<5]) }
+        #expect(headless?.header == nil)
+        let good = try WireVectors.frame(try #require(try WireVectors.invocations()["arrays"])).body
+        #expect(try Invocation.decodeForReply(good[...]) == (try Invocation.decode(good)))
+    }
+
+    @Test("a decoding error names the parameter index and wire type")
+    func errorContext() throws {
+        let body: [UInt8] = [0, 0, 0, 0, 1, 0x50, 0, 0, 0, 0, 0, 0, 0, 1, 0, 2, 5, 0, 0, 0, 1, 9, 0, 0, 0, 9, 0x41]
+        let error = try #require(#expect(throws: WireError.self) { try Invocation.decode(body) })
+        #expect(error.what == "parameter 1 STRING value")
+        #expect(error.offset == 22)
+        #expect(error.kind == .truncated(needed: 9, available: 1))
     }
 
     @Test("an empty list in the middle misaligns the parameters into an error, never a crash")
