@@ -5,6 +5,7 @@ import PackageDescription
 // Layering, dependencies pointing down:
 //   voltctl -> Node -> Rebalancer -> VoltModel
 //   voltctl -> VoltCLI (argument parsing and text/JSON rendering; depends on nothing)
+//   Node, voltctl -> VoltWire (client wire protocol codec + blocking client) -> VoltModel
 let package = Package(
     name: "volt-swift",
     platforms: [.macOS(.v15)],
@@ -13,17 +14,20 @@ let package = Package(
         .library(name: "Node", targets: ["Node"]),
         .library(name: "Rebalancer", targets: ["Rebalancer"]),
         .library(name: "VoltModel", targets: ["VoltModel"]),
+        .library(name: "VoltWire", targets: ["VoltWire"]),
     ],
     targets: [
         .target(name: "VoltModel"),
         .target(name: "Rebalancer", dependencies: ["VoltModel"]),
-        .target(name: "Node", dependencies: ["VoltModel", "Rebalancer"]),
+        .target(name: "VoltWire", dependencies: ["VoltModel"]),
+        .target(name: "Node", dependencies: ["VoltModel", "Rebalancer", "VoltWire"]),
         .target(name: "VoltCLI"),
-        .executableTarget(name: "voltctl", dependencies: ["Node", "VoltModel", "Rebalancer", "VoltCLI"]),
+        .executableTarget(name: "voltctl", dependencies: ["Node", "VoltModel", "Rebalancer", "VoltCLI", "VoltWire"]),
         .testTarget(name: "VoltModelTests", dependencies: ["VoltModel"]),
         .testTarget(name: "RebalancerTests", dependencies: ["Rebalancer", "VoltModel"]),
         .testTarget(name: "NodeTests", dependencies: ["Node", "VoltModel"]),
         .testTarget(name: "VoltCLITests", dependencies: ["VoltCLI"]),
+        .testTarget(name: "VoltWireTests", dependencies: ["VoltWire", "VoltModel"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,90 @@
+// Access to ../shared/reference/wire-vectors.json (frames produced and parsed by the official
+// voltdbclient 16.1.0 codec; layout in volt-wire-protocol.md §7.6), hex helpers, and the seeded
+// generator the robustness tests use.
+import Foundation
+import Testing
+import VoltModel
+import VoltWire
+
+enum WireVectors {
+    /// The parsed vectors file. Loaded per use: it is 13 KB and tests stay independent.
+    static func load() throws -> [String: Any] {
+        // #filePath is <root>/Tests/VoltWireTests/WireVectors.swift; the vectors live beside the
+        // package root in ../shared/reference.
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let url = root.appendingPathComponent("../shared/reference/wire-vectors.json").standardizedFileURL
+        let data = try Data(contentsOf: url)
+        return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    }
+
+    static func section(_ name: String) throws -> [String: Any] {
+        try #require(try load()[name] as? [String: Any], "missing section \(name)")
+    }
+
+    static func invocations() throws -> [String: [String: Any]] {
+        try #require(try load()["invocations"] as? [String: [String: Any]])
+    }
+
+    static func responses() throws -> [String: [String: Any]] {
+        try #require(try load()["responses"] as? [String: [String: Any]])
+    }
+
+    /// A complete frame from the file, and its body.
+    static func frame(_ object: [String: Any], _ key: String = "hex") throws -> (frame: [UInt8], body: [UInt8]) {
+        let hex = try #require(object[key] as? String, "missing \(key)")
+        let frame = [UInt8](hex: hex)
+        #expect(frame.count >= 4)
+        let length = Int(frame[0]) << 24 | Int(frame[1]) << 16 | Int(frame[2]) << 8 | Int(frame[3])
+        #expect(length == frame.count - 4, "frame prefix must count the body")
+        return (frame, Array(frame.dropFirst(4)))
+    }
+
+    /// Every complete frame in the file with the decoder that applies to it, for fuzzing.
+    static func allFrames() throws -> [(name: String, kind: FrameKind, frame: [UInt8])] {
+        var out: [(String, FrameKind, [UInt8])] = []
+        let login = try section("login")
+        out.append(("login.request", .loginRequest, try frame(login, "request_hex").frame))
+        out.append(("login.response", .loginResponse, try frame(login, "response_hex").frame))
+        out.append(("login_anonymous", .loginRequest, try frame(try section("login_anonymous"), "request_hex").frame))
+        out.append(("login_failure", .loginResponse, try frame(try section("login_failure_response"), "response_hex").frame))
+        for (name, v) in try invocations().sorted(by: { $0.key < $1.key }) {
+            out.append(("invocations.\(name)", .invocation, try frame(v).frame))
+        }
+        for (name, v) in try responses().sorted(by: { $0.key < $1.key }) {
+            out.append(("responses.\(name)", .response, try frame(v).frame))
+        }
+        return out
+    }
+
+    enum FrameKind { case loginRequest, loginResponse, invocation, response }
+}
+
+extension [UInt8] {
+    init(hex: String) {
+        precondition(hex.count % 2 == 0, "odd hex length")
+        var out: [UInt8] = []
+        out.reserveCapacity(hex.count / 2)
+        var index = hex.startIndex
+        while index < hex.endIndex {
+            let next = hex.index(index, offsetBy: 2)
+            out.append(UInt8(hex[index..<next], radix: 16)!)
+            index = next
+        }
+        self = out
+    }
+
+    var hex: String { map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() }
+}
+
+/// SplitMix64: the tests' own seeded generator, so a failing case replays from its seed.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+}
