@@ -1,0 +1,136 @@
+// A 128-bit streaming hash with a fixed definition, for everything that is persisted or compared
+// between processes: row hashes (range checksums), the write log's determinism hash, and the
+// primary-key map's bucket choice. Swift's `Hasher` is seeded randomly per process, so it is never
+// used for any of these.
+//
+// The input is a byte stream; bytes are taken eight at a time as little-endian words, and each word
+// goes through MurmurHash3 x64_128's two-lane block mix. A partial last word is zero-padded and the
+// total length is folded into the finalization, so streams that differ only by trailing zero bytes
+// still differ. `combine(word:)` and `combine(bytes:)` may be mixed freely: the result depends only
+// on the bytes, never on how they were fed in. That lets the row hasher read cells straight out of
+// column storage and still equal the hash of `Value.appendCanonical` bytes (tested).
+
+@usableFromInline
+struct StableHasher {
+    @usableFromInline var h1: UInt64
+    @usableFromInline var h2: UInt64
+    @usableFromInline var tail: UInt64 = 0
+    /// Bytes waiting in `tail`, 0..<8.
+    @usableFromInline var tailCount: UInt64 = 0
+    @usableFromInline var length: UInt64 = 0
+
+    @usableFromInline static let c1: UInt64 = 0x87c3_7b91_1142_53d5
+    @usableFromInline static let c2: UInt64 = 0x4cf5_ad43_2745_937f
+
+    @inlinable
+    init(seed: UInt64 = 0) {
+        h1 = seed
+        h2 = seed ^ 0x9e37_79b9_7f4a_7c15
+    }
+
+    @inlinable @inline(__always)
+    static func rotl(_ x: UInt64, _ r: UInt64) -> UInt64 { (x << r) | (x >> (64 - r)) }
+
+    @inlinable @inline(__always)
+    static func fmix(_ k: UInt64) -> UInt64 {
+        var k = k
+        k ^= k >> 33
+        k &*= 0xff51_afd7_ed55_8ccd
+        k ^= k >> 33
+        k &*= 0xc4ce_b9fe_1a85_ec53
+        k ^= k >> 33
+        return k
+    }
+
+    @inlinable @inline(__always)
+    mutating func mix(_ k: UInt64) {
+        var k1 = k &* StableHasher.c1
+        k1 = StableHasher.rotl(k1, 31)
+        k1 &*= StableHasher.c2
+        h1 ^= k1
+        h1 = StableHasher.rotl(h1, 27) &+ h2
+        h1 = h1 &* 5 &+ 0x52dc_e729
+        var k2 = k &* StableHasher.c2
+        k2 = StableHasher.rotl(k2, 33)
+        k2 &*= StableHasher.c1
+        h2 ^= k2
+        h2 = StableHasher.rotl(h2, 31) &+ h1
+        h2 = h2 &* 5 &+ 0x3849_5ab5
+    }
+
+    @inlinable @inline(__always)
+    mutating func combine(byte b: UInt8) {
+        tail |= UInt64(b) << (tailCount &* 8)
+        tailCount &+= 1
+        length &+= 1
+        if tailCount == 8 {
+            mix(tail)
+            tail = 0
+            tailCount = 0
+        }
+    }
+
+    /// Eight bytes, little-endian.
+    @inlinable @inline(__always)
+    mutating func combine(word w: UInt64) {
+        length &+= 8
+        if tailCount == 0 {
+            mix(w)
+        } else {
+            let shift = tailCount &* 8
+            mix(tail | (w << shift))
+            tail = w >> (64 - shift)
+        }
+    }
+
+    @inlinable
+    mutating func combine(bytes: UnsafeRawBufferPointer) {
+        let n = bytes.count
+        var i = 0
+        while i &+ 8 <= n {
+            combine(word: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
+            i &+= 8
+        }
+        while i < n {
+            combine(byte: bytes[i])
+            i &+= 1
+        }
+    }
+
+    @inlinable
+    mutating func combine(bytes: UnsafeBufferPointer<UInt8>) {
+        combine(bytes: UnsafeRawBufferPointer(bytes))
+    }
+
+    @inlinable
+    func finalize() -> (UInt64, UInt64) {
+        var s = self
+        if s.tailCount > 0 { s.mix(s.tail) }
+        var a = s.h1 ^ s.length
+        var b = s.h2 ^ s.length
+        a &+= b
+        b &+= a
+        a = StableHasher.fmix(a)
+        b = StableHasher.fmix(b)
+        a &+= b
+        b &+= a
+        return (a, b)
+    }
+
+    /// One 64-bit word of the hash, for maps and folds.
+    @inlinable
+    func finalize64() -> UInt64 { finalize().0 }
+
+    /// An order-dependent fold of `x` into `h`: fold(fold(h, a), b) != fold(fold(h, b), a) in general.
+    @inlinable
+    static func fold(_ h: UInt64, _ x: UInt64) -> UInt64 {
+        fmix((h &* 0x9e37_79b9_7f4a_7c15) ^ fmix(x ^ 0x2545_f491_4f6c_dd1d))
+    }
+
+    /// The hash of a whole byte array (tests and names).
+    static func hash(_ bytes: [UInt8], seed: UInt64 = 0) -> (UInt64, UInt64) {
+        var h = StableHasher(seed: seed)
+        bytes.withUnsafeBytes { h.combine(bytes: $0) }
+        return h.finalize()
+    }
+}
