@@ -145,7 +145,7 @@ struct StorageRollbackTests {
         let fresh = try t.insert([.string("new"), .null], log: log)
         #expect(fresh.slot == 3)  // slot 1 waits for the commit
         log.commit()
-        #expect(t.freeSlots == [1])
+        #expect(t.store.freeSlots == [1])
         #expect(try t.insert([.string("newer"), .null], log: nil).slot == 1)
     }
 

@@ -135,7 +135,7 @@ struct StorageTableTests {
         // which the next mutation compacts away once it passes half the arena.
         for i in 0..<800 { t.delete(t.lookup(primaryKey: [.string("key\(i)")])!, log: nil) }
         try t.insert([.string("x"), .null], log: nil)
-        #expect(t.arenaGarbage * 2 <= t.arena.count)
+        #expect(t.store.arenaGarbage * 2 <= t.store.arena.count)
         #expect(t.memoryBytes < full - 70_000)
         #expect(t.rowCount == 201)
         for i in 800..<1000 {
@@ -155,7 +155,69 @@ struct StorageTableTests {
             }
             log.commit()
         }
-        #expect(t.arena.count <= 3 * (100 * 100 + 100 * 4) + Table.compactionMinimumGarbageBytes)
+        let liveBytes = 100 * 100 + 100 * 4
+        let bound = 3 * liveBytes + TableStorage.compactionMinimumGarbageBytes
+        #expect(t.store.arena.count <= bound)
+        t.verifyInvariants()
+    }
+
+    /// Columns past 64 share one change bit; updates and undo must still touch exactly the
+    /// indexes over the columns that changed.
+    @Test func wideTablesPastSixtyFourColumns() throws {
+        let columns = (0..<70).map { ColumnDefinition(name: "C\($0)", type: $0 % 2 == 0 ? .bigint : .varchar, maxLength: 8) }
+        let def = TableDefinition(name: "WIDE", columns: columns, primaryKey: UniqueConstraint(name: "PK_WIDE", columns: [0]),
+                                  uniqueConstraints: [UniqueConstraint(name: "UQ_WIDE_68", columns: [68])], partitionColumn: 0)
+        let t = Table(definition: def)
+        try t.addIndex(IndexDefinition(name: "IX_WIDE_69", table: "WIDE", columns: [69]))
+        func row(_ id: Int64, _ tag: String) -> [Value] {
+            (0..<70).map { $0 == 0 ? .integer(id) : ($0 % 2 == 0 ? .integer(id * 100 + Int64($0)) : .string(tag)) }
+        }
+        for id in 0..<50 { try t.insert(row(Int64(id), "t\(id % 7)"), log: nil) }
+        let image = t.stateImage()
+        let log = WriteLog()
+        for id in 0..<50 where id % 3 == 0 {
+            let rid = t.lookup(primaryKey: [.integer(Int64(id))])!
+            var r = t.row(rid)
+            r[69] = .string("x\(id % 5)")
+            r[68] = .integer(Int64(10_000 + id))
+            r[1] = .null
+            try t.update(rid, to: r, log: log)
+        }
+        let clash = t.lookup(primaryKey: [.integer(1)])!
+        var r = t.row(clash)
+        r[68] = .integer(10_000)
+        #expect(storageError { try t.update(clash, to: r, log: log) }?.constraint == "UQ_WIDE_68")
+        t.verifyInvariants()
+        #expect(t.indexLookup("IX_WIDE_69", prefix: [.string("x0")]).count == 4)
+        log.rollback()
+        #expect(t.stateImage() == image)
+        t.verifyInvariants()
+    }
+
+    /// Keys of DECIMAL, TIMESTAMP and FLOAT take the general primary-key path.
+    @Test func generalPrimaryKeysOfEveryFixedType() throws {
+        let def = TableDefinition(
+            name: "G",
+            columns: [
+                ColumnDefinition(name: "D", type: .decimal),
+                ColumnDefinition(name: "TS", type: .timestamp),
+                ColumnDefinition(name: "F", type: .float),
+                ColumnDefinition(name: "V", type: .varchar, maxLength: 4),
+            ],
+            primaryKey: UniqueConstraint(name: "PK_G", columns: [0, 1, 2]))
+        let t = Table(definition: def)
+        for i in 0..<100 {
+            try t.insert([.decimal(VoltDecimal(string: "\(i).5")!), .timestamp(Int64(i) * 1_000_000), .float(Double(i) / 4), .string("v\(i % 10)")], log: nil)
+        }
+        let id = t.lookup(primaryKey: [.decimal(VoltDecimal(string: "42.5")!), .timestamp(42_000_000), .float(10.5)])
+        #expect(id.map { t.value($0, 3) } == .string("v2"))
+        // Coerced probes: decimal text, integer microseconds, a negative zero.
+        #expect(t.lookup(primaryKey: [.string("42.5"), .integer(42_000_000), .decimal(VoltDecimal(string: "10.5")!)]) == id)
+        #expect(t.lookup(primaryKey: [.string("0.5"), .integer(0), .float(-0.0)]) != nil)
+        #expect(t.lookup(primaryKey: [.string("42.5"), .integer(42_000_001), .float(10.5)]) == nil)
+        #expect(t.lookup(primaryKey: [.string("not a number"), .integer(0), .float(0)]) == nil)
+        #expect(storageError { _ = try t.insert([.decimal(VoltDecimal(string: "42.5")!), .timestamp(42_000_000), .float(10.5), .null], log: nil) }?
+                    .message == "Constraint violation: UNIQUE constraint violation on table G, constraint PK_G; duplicate key '42.500000000000', 'TIMESTAMP(42000000)', '10.5'")
         t.verifyInvariants()
     }
 

@@ -1,7 +1,8 @@
 // An ordered multiset of entries kept as a list of sorted blocks (the layout of Python's
 // sortedcontainers): every block holds 1...`blockCapacity` entries, blocks are in order, and the
-// last entry of each block is ≤ the first of the next. Finding a place is a binary search over the
-// blocks' last entries, then one inside a block; inserting shifts at most one block (a memmove of
+// last entry of each block is ≤ the first of the next. `maxes` holds each block's last entry in one
+// contiguous array, so finding a place is a cache-friendly binary search over `maxes`, then one
+// inside a single block; inserting shifts at most one block (a memmove of
 // ≤ 512 entries) and splits a block that overflows into two halves. Removing an entry drops an
 // emptied block and merges a block that fell below an eighth full into a neighbour when both fit in
 // one. All of this is a function of the sequence of calls only, so two replicas that make the same
@@ -27,6 +28,8 @@ struct BlockList<Entry> {
     }
 
     private(set) var blocks: [[Entry]] = []
+    /// `maxes[b] == blocks[b].last!`
+    private(set) var maxes: [Entry] = []
     private(set) var count = 0
 
     init() {}
@@ -39,6 +42,7 @@ struct BlockList<Entry> {
         while i < entries.count {
             let end = min(i + step, entries.count)
             blocks.append(Array(entries[i..<end]))
+            maxes.append(entries[end - 1])
             i = end
         }
         count = entries.count
@@ -68,18 +72,24 @@ struct BlockList<Entry> {
     /// The first position whose entry is not below; the end if every entry is below.
     @inline(__always)
     func partitionPoint(_ isBelow: (Entry) -> Bool) -> Position {
-        var lo = 0
-        var hi = blocks.count
-        while lo < hi {
-            let mid = (lo + hi) >> 1
-            if isBelow(blocks[mid][blocks[mid].count - 1]) { lo = mid + 1 } else { hi = mid }
+        let lo = maxes.withUnsafeBufferPointer { m -> Int in
+            var lo = 0
+            var hi = m.count
+            while lo < hi {
+                let mid = (lo + hi) >> 1
+                if isBelow(m[mid]) { lo = mid + 1 } else { hi = mid }
+            }
+            return lo
         }
         if lo == blocks.count { return endPosition }
-        var l = 0
-        var h = blocks[lo].count - 1  // the last entry is known not to be below
-        while l < h {
-            let mid = (l + h) >> 1
-            if isBelow(blocks[lo][mid]) { l = mid + 1 } else { h = mid }
+        let l = blocks[lo].withUnsafeBufferPointer { b -> Int in
+            var l = 0
+            var h = b.count - 1  // the last entry is known not to be below
+            while l < h {
+                let mid = (l + h) >> 1
+                if isBelow(b[mid]) { l = mid + 1 } else { h = mid }
+            }
+            return l
         }
         return Position(block: lo, offset: l)
     }
@@ -89,6 +99,7 @@ struct BlockList<Entry> {
         count += 1
         if blocks.isEmpty {
             blocks.append([entry])
+            maxes.append(entry)
             return
         }
         var p = p
@@ -96,11 +107,14 @@ struct BlockList<Entry> {
             p = Position(block: blocks.count - 1, offset: blocks[blocks.count - 1].count)
         }
         blocks[p.block].insert(entry, at: p.offset)
+        if p.offset == blocks[p.block].count - 1 { maxes[p.block] = entry }
         if blocks[p.block].count > BlockList.blockCapacity {
             let half = blocks[p.block].count / 2
             let upper = Array(blocks[p.block][half...])
             blocks[p.block].removeSubrange(half...)
+            maxes[p.block] = blocks[p.block][half - 1]
             blocks.insert(upper, at: p.block + 1)
+            maxes.insert(upper[upper.count - 1], at: p.block + 1)
         }
     }
 
@@ -111,13 +125,19 @@ struct BlockList<Entry> {
         let n = blocks[p.block].count
         if n == 0 {
             blocks.remove(at: p.block)
-        } else if n < BlockList.blockCapacity / 8 {
+            maxes.remove(at: p.block)
+            return entry
+        }
+        if p.offset == n { maxes[p.block] = blocks[p.block][n - 1] }
+        if n < BlockList.blockCapacity / 8 {
             if p.block + 1 < blocks.count, n + blocks[p.block + 1].count <= BlockList.blockCapacity {
                 let next = blocks.remove(at: p.block + 1)
                 blocks[p.block].append(contentsOf: next)
+                maxes.remove(at: p.block)
             } else if p.block > 0, n + blocks[p.block - 1].count <= BlockList.blockCapacity {
                 let this = blocks.remove(at: p.block)
                 blocks[p.block - 1].append(contentsOf: this)
+                maxes.remove(at: p.block - 1)
             }
         }
         return entry

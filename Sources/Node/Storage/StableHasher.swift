@@ -3,20 +3,29 @@
 // primary-key map's bucket choice. Swift's `Hasher` is seeded randomly per process, so it is never
 // used for any of these.
 //
-// The input is a byte stream; bytes are taken eight at a time as little-endian words, and each word
-// goes through MurmurHash3 x64_128's two-lane block mix. A partial last word is zero-padded and the
-// total length is folded into the finalization, so streams that differ only by trailing zero bytes
-// still differ. `combine(word:)` and `combine(bytes:)` may be mixed freely: the result depends only
-// on the bytes, never on how they were fed in. That lets the row hasher read cells straight out of
-// column storage and still equal the hash of `Value.appendCanonical` bytes (tested).
+// Definition: the input is a byte stream cut into 16-byte blocks, each two little-endian words
+// (k1, k2) that go through MurmurHash3 x64_128's body (k1 into lane h1, k2 into lane h2). A final
+// partial block is zero-padded and mixed the same way, and the total length is folded into the
+// finalization, so streams that differ only by trailing zero bytes still differ. The output is
+// the two finalized lanes.
+//
+// Feeding: `combine(byte:)`, `combine(word:)` (8 bytes, little-endian) and `combine(bytes:)` may be
+// mixed freely at any alignment; the result depends only on the bytes. The hasher keeps up to 7
+// bytes in `tail` and at most one whole word in `pending`, so a misaligned word costs a shift and
+// an or. That lets the row hasher read cells straight out of column storage and still equal the
+// hash of `Value.appendCanonical` bytes (tested), and the golden values in the tests pin the
+// definition.
 
 @usableFromInline
 struct StableHasher {
     @usableFromInline var h1: UInt64
     @usableFromInline var h2: UInt64
+    /// Bytes not yet forming a whole word, little-endian, `tailCount` of them (0..<8).
     @usableFromInline var tail: UInt64 = 0
-    /// Bytes waiting in `tail`, 0..<8.
     @usableFromInline var tailCount: UInt64 = 0
+    /// A whole word waiting for its block partner.
+    @usableFromInline var pending: UInt64 = 0
+    @usableFromInline var hasPending = false
     @usableFromInline var length: UInt64 = 0
 
     @usableFromInline static let c1: UInt64 = 0x87c3_7b91_1142_53d5
@@ -42,20 +51,25 @@ struct StableHasher {
         return k
     }
 
+    /// MurmurHash3 x64_128's block step.
     @inlinable @inline(__always)
-    mutating func mix(_ k: UInt64) {
-        var k1 = k &* StableHasher.c1
-        k1 = StableHasher.rotl(k1, 31)
-        k1 &*= StableHasher.c2
-        h1 ^= k1
-        h1 = StableHasher.rotl(h1, 27) &+ h2
-        h1 = h1 &* 5 &+ 0x52dc_e729
-        var k2 = k &* StableHasher.c2
-        k2 = StableHasher.rotl(k2, 33)
-        k2 &*= StableHasher.c1
-        h2 ^= k2
-        h2 = StableHasher.rotl(h2, 31) &+ h1
-        h2 = h2 &* 5 &+ 0x3849_5ab5
+    mutating func mixBlock(_ k1: UInt64, _ k2: UInt64) {
+        h1 ^= StableHasher.rotl(k1 &* StableHasher.c1, 31) &* StableHasher.c2
+        h1 = (StableHasher.rotl(h1, 27) &+ h2) &* 5 &+ 0x52dc_e729
+        h2 ^= StableHasher.rotl(k2 &* StableHasher.c2, 33) &* StableHasher.c1
+        h2 = (StableHasher.rotl(h2, 31) &+ h1) &* 5 &+ 0x3849_5ab5
+    }
+
+    /// The next whole word of the stream.
+    @inlinable @inline(__always)
+    mutating func push(_ w: UInt64) {
+        if hasPending {
+            mixBlock(pending, w)
+            hasPending = false
+        } else {
+            pending = w
+            hasPending = true
+        }
     }
 
     @inlinable @inline(__always)
@@ -64,7 +78,7 @@ struct StableHasher {
         tailCount &+= 1
         length &+= 1
         if tailCount == 8 {
-            mix(tail)
+            push(tail)
             tail = 0
             tailCount = 0
         }
@@ -75,10 +89,10 @@ struct StableHasher {
     mutating func combine(word w: UInt64) {
         length &+= 8
         if tailCount == 0 {
-            mix(w)
+            push(w)
         } else {
             let shift = tailCount &* 8
-            mix(tail | (w << shift))
+            push(tail | (w << shift))
             tail = w >> (64 - shift)
         }
     }
@@ -87,6 +101,15 @@ struct StableHasher {
     mutating func combine(bytes: UnsafeRawBufferPointer) {
         let n = bytes.count
         var i = 0
+        // Whole blocks straight from memory when the stream is block-aligned.
+        if tailCount == 0 && !hasPending {
+            while i &+ 16 <= n {
+                mixBlock(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)),
+                         UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i &+ 8, as: UInt64.self)))
+                i &+= 16
+            }
+            length &+= UInt64(i)
+        }
         while i &+ 8 <= n {
             combine(word: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
             i &+= 8
@@ -105,7 +128,12 @@ struct StableHasher {
     @inlinable
     func finalize() -> (UInt64, UInt64) {
         var s = self
-        if s.tailCount > 0 { s.mix(s.tail) }
+        // The last partial block: the pending word (if any), then the tail, zero-padded.
+        if s.hasPending {
+            s.mixBlock(s.pending, s.tail)
+        } else if s.tailCount > 0 {
+            s.mixBlock(s.tail, 0)
+        }
         var a = s.h1 ^ s.length
         var b = s.h2 ^ s.length
         a &+= b

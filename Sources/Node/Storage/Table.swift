@@ -3,14 +3,25 @@
 // locks); everything it does is a function of the calls made on it, so replicas that make the same
 // calls hold byte-identical tables.
 //
+// Code shape. `Table` is the public face and the identity a WriteLog records; all state and logic
+// live in the struct `TableStorage` it holds. A class's stored properties get a dynamic
+// exclusivity check on every access, which on the lookup/update path cost more than the work
+// itself; inside a struct's methods the same accesses are checked at compile time, so each public
+// call pays for one dynamic check instead of dozens. Reads go through `reading { }` (an inout
+// access) because calling a non-mutating method on the stored struct would copy it first, and
+// searches inside mutating methods are factored into non-mutating helpers because a closure that
+// captures a mutating `self` copies the whole struct on every call.
+//
 // Layout. A row lives in a slot, an index into every column array. Each column is one contiguous
 // typed array chosen by its physical kind:
 //   * TINYINT…BIGINT and TIMESTAMP: `[Int64]`, NULL as VoltDB's sentinel for the width (the
 //     minimum of the width; -2^63 for TIMESTAMP), which also sorts NULL first;
 //   * FLOAT: `[Double]`, NULL as VoltDB's -1.7E308 (coercion keeps real values above it);
 //   * DECIMAL: `[Int128]` of the unscaled value, NULL as -2^127;
-//   * VARCHAR / VARBINARY: `[UInt64]` references into one byte arena per table, each packing
+//   * VARCHAR / VARBINARY: `UInt64` references into one byte arena per table, each packing
 //     `offset << 24 | (length + 1)`, 0 for NULL (so lengths up to 16 MiB − 2, offsets up to 1 TiB).
+//     The references of all var-length columns share one array, row by row (`refs[s * varCount +
+//     i]`), so that a row's key and value references cost one cache miss, not one per column.
 // Per slot the table also keeps the row's ring token (`[Int32]`) and a liveness bit. Dead slots hold
 // "cleared" cells (NULL everywhere, token 0) and wait on a LIFO free list; an insert takes the most
 // recently freed slot, else appends one. The arena is append-only; bytes of overwritten or deleted
@@ -19,9 +30,11 @@
 // last record, or before a mutation made without a log.
 //
 // Indexes, all keyed by slots so that nothing duplicates row data:
-//   * the primary key: a `SlotHashMap` from the key's stable hash to the slot, compared against the
-//     probe in column storage (no allocation on lookup; single-column integer and single-column
-//     VARCHAR/VARBINARY keys take specialised paths);
+//   * the primary key: a `SlotHashMap` from the key's stable hash to the slot. Its buckets carry
+//     the key itself for a single integer key and the key's arena reference for a single
+//     VARCHAR/VARBINARY key, so a probe is confirmed without reading the row (one memory miss for
+//     an integer key, two for a string key); other keys are compared in column storage. No
+//     allocation on lookup;
 //   * ordered indexes, one for the primary key (so it can serve range scans), one per UNIQUE
 //     constraint and one per CREATE INDEX: a `BlockList` of slots ordered by the key columns
 //     (compared as `Value.compare` does, NULL first) and then by slot;
@@ -40,6 +53,7 @@
 //     token index; every one of those entries names a live slot with that slot's current key;
 //   * `tokens[s]` equals the token computed from the live row in slot s;
 //   * arena length − garbage = the bytes referenced by live rows;
+//   * each primary-map entry's payload is current (refreshed when the arena compacts);
 //   * a slot is on the free list only when dead and cleared; a deleted slot is not on the free list
 //     until the transaction that deleted it commits (so its cells survive for an undo);
 //   * no mutation while `forEachRow` runs; no mutation except through the WriteLog that holds this
@@ -49,561 +63,202 @@
 // key, except that UNIQUE keys containing a NULL never collide (SQL semantics). Primary-key and
 // partition columns are NOT NULL.
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
-/// How a column is stored.
-enum PhysicalKind: UInt8 {
-    case int64, float64, decimal, varlen
-}
-
-/// Where and how one column is stored.
-struct ColumnLayout {
-    let kind: PhysicalKind
-    /// The column's position within the arrays of its kind.
-    let store: Int
-    let type: SQLType
-    /// `.int64` only: the NULL sentinel and the largest value.
-    let intNull: Int64
-    let intMax: Int64
-    /// The tag `Value.appendCanonical` writes for a non-NULL value of this column.
-    let canonicalTag: UInt8
-    /// false for NOT NULL columns and for primary-key and partition columns.
-    let nullable: Bool
-    /// Variable-length: a value with at most this many bytes certainly fits (fast check).
-    let fastByteLimit: Int
-}
-
-/// The shape of the primary key, to pick a lookup path without a dynamic dispatch per column.
-enum KeyShape {
-    case none
-    case singleInt(column: Int)
-    case singleVar(column: Int)
-    case general
-}
-
-/// Which columns an update changed: a bit per column below 64, and one bit for all the others.
-struct ChangeSet {
-    var low: UInt64 = 0
-    var high = false
-
-    static let all = ChangeSet(low: .max, high: true)
-
-    init() {}
-    init(low: UInt64, high: Bool) { self.low = low; self.high = high }
-
-    init(columns: some Sequence<Int>) {
-        for c in columns { insert(c) }
-    }
-
-    mutating func insert(_ column: Int) {
-        if column < 64 { low |= 1 << UInt64(column) } else { high = true }
-    }
-
-    func intersects(_ other: ChangeSet) -> Bool { low & other.low != 0 || (high && other.high) }
-}
-
-/// An ordered index over some columns of the table.
-struct OrderedIndex {
-    enum Origin { case primaryKey, uniqueConstraint, index }
-
-    let definition: IndexDefinition
-    let origin: Origin
-    var columns: [Int] { definition.columns }
-    let columnSet: ChangeSet
-    var entries: BlockList<Int32>
-
-    /// The primary key's uniqueness is checked in the hash map instead.
-    var checksUniqueness: Bool { definition.unique && origin != .primaryKey }
-}
-
 public final class Table {
     public let definition: TableDefinition
-
-    // MARK: Layout
-
-    let layout: [ColumnLayout]
-    let partitionColumn: Int?
-    let partitionSet: ChangeSet?
-    /// `StableHasher` of the table name, the seed of its mutation hashes.
-    let nameHash: UInt64
-
-    var ints: [[Int64]]
-    var floats: [[Double]]
-    var decimals: [[Int128]]
-    var refs: [[UInt64]]
-    /// The NULL sentinel of each `ints` store.
-    let intNulls: [Int64]
-    var arena: [UInt8] = []
-    var arenaGarbage = 0
-    var tokens: [Int32] = []
-    var liveBits: [UInt64] = []
-    var freeSlots: [Int32] = []
-    var slotCount = 0
-    public internal(set) var rowCount = 0
-
-    // MARK: Indexes
-
-    let primaryKeyColumns: [Int]
-    let primaryKeyShape: KeyShape
-    let primaryKeySet: ChangeSet
-    /// Primary-key and partition columns, which are NOT NULL whatever their definition says.
-    let keyColumnsNotNull: [Int]
-    var primaryMap = SlotHashMap()
-    /// Constraint-backed and secondary ordered indexes, sorted by name.
-    var ordered: [OrderedIndex] = []
-    var orderedByName: [String: Int] = [:]
-    var tokenIndex = BlockList<UInt64>()
-
-    // MARK: Bookkeeping
-
-    /// The log holding this table's uncommitted records, and how many there are.
-    var pendingLog: ObjectIdentifier?
-    var pendingRecords = 0
-    var iterationDepth = 0
-
-    /// Arena compaction waits until garbage is at least this large (and over half the arena).
-    static let compactionMinimumGarbageBytes = 4096
+    var store: TableStorage
 
     public init(definition: TableDefinition) {
-        let columns = definition.columns
-        precondition(!columns.isEmpty, "table \(definition.name) has no columns")
-        precondition(columns.count < Int(Int32.max), "table \(definition.name) has too many columns")
-        if let p = definition.partitionColumn {
-            precondition(columns.indices.contains(p) && columns[p].type.isPartitionable,
-                         "table \(definition.name): partition column \(p) is missing or not partitionable")
-        }
-        let pkColumns = definition.primaryKey?.columns ?? []
-        if let pk = definition.primaryKey {
-            precondition(!pk.columns.isEmpty && pk.columns.allSatisfy(columns.indices.contains),
-                         "table \(definition.name): primary key \(pk.name) has bad columns \(pk.columns)")
-        }
-        for u in definition.uniqueConstraints {
-            precondition(!u.columns.isEmpty && u.columns.allSatisfy(columns.indices.contains),
-                         "table \(definition.name): constraint \(u.name) has bad columns \(u.columns)")
-        }
-        var notNull = pkColumns
-        if let p = definition.partitionColumn, !notNull.contains(p) { notNull.append(p) }
-        notNull.sort()
-
-        var layout: [ColumnLayout] = []
-        var counts = (ints: 0, floats: 0, decimals: 0, vars: 0)
-        var intNulls: [Int64] = []
-        for (i, c) in columns.enumerated() {
-            let nullable = c.nullable && !notNull.contains(i)
-            switch c.type {
-            case .tinyint, .smallint, .integer, .bigint, .timestamp:
-                let null = c.type.integerNullSentinel!
-                let max = c.type.integerRange?.upperBound ?? Int64.max
-                layout.append(ColumnLayout(kind: .int64, store: counts.ints, type: c.type, intNull: null, intMax: max,
-                                           canonicalTag: c.type == .timestamp ? 6 : 1, nullable: nullable,
-                                           fastByteLimit: 0))
-                intNulls.append(null)
-                counts.ints += 1
-            case .float:
-                layout.append(ColumnLayout(kind: .float64, store: counts.floats, type: c.type, intNull: 0, intMax: 0,
-                                           canonicalTag: 2, nullable: nullable, fastByteLimit: 0))
-                counts.floats += 1
-            case .decimal:
-                layout.append(ColumnLayout(kind: .decimal, store: counts.decimals, type: c.type, intNull: 0, intMax: 0,
-                                           canonicalTag: 3, nullable: nullable, fastByteLimit: 0))
-                counts.decimals += 1
-            case .varchar, .varbinary:
-                let fast = c.type == .varchar
-                    ? min(c.maxLength ?? ColumnDefinition.maxVariableLengthBytes, ColumnDefinition.maxVariableLengthBytes)
-                    : c.byteLimit
-                layout.append(ColumnLayout(kind: .varlen, store: counts.vars, type: c.type, intNull: 0, intMax: 0,
-                                           canonicalTag: c.type == .varchar ? 4 : 5, nullable: nullable,
-                                           fastByteLimit: fast))
-                counts.vars += 1
-            }
-        }
         self.definition = definition
-        self.layout = layout
-        self.partitionColumn = definition.partitionColumn
-        self.partitionSet = definition.partitionColumn.map { ChangeSet(columns: CollectionOfOne($0)) }
-        self.intNulls = intNulls
-        ints = Array(repeating: [], count: counts.ints)
-        floats = Array(repeating: [], count: counts.floats)
-        decimals = Array(repeating: [], count: counts.decimals)
-        refs = Array(repeating: [], count: counts.vars)
-        var nameHasher = StableHasher(seed: 0x7461_626c_65)
-        for b in definition.name.utf8 { nameHasher.combine(byte: b) }
-        nameHash = nameHasher.finalize64()
+        store = TableStorage(definition: definition)
+    }
 
-        primaryKeyColumns = pkColumns
-        primaryKeySet = ChangeSet(columns: pkColumns)
-        keyColumnsNotNull = notNull
-        if pkColumns.count == 1 {
-            primaryKeyShape = layout[pkColumns[0]].kind == .int64 ? .singleInt(column: pkColumns[0])
-                : layout[pkColumns[0]].kind == .varlen ? .singleVar(column: pkColumns[0]) : .general
-        } else {
-            primaryKeyShape = pkColumns.isEmpty ? .none : .general
-        }
-
-        var indexes: [OrderedIndex] = []
-        if let pk = definition.primaryKey {
-            indexes.append(OrderedIndex(
-                definition: IndexDefinition(name: pk.name, table: definition.name, columns: pk.columns, unique: true),
-                origin: .primaryKey, columnSet: ChangeSet(columns: pk.columns), entries: BlockList()))
-        }
-        for u in definition.uniqueConstraints {
-            indexes.append(OrderedIndex(
-                definition: IndexDefinition(name: u.name, table: definition.name, columns: u.columns, unique: true),
-                origin: .uniqueConstraint, columnSet: ChangeSet(columns: u.columns), entries: BlockList()))
-        }
-        indexes.sort { $0.definition.name < $1.definition.name }
-        for i in indexes.indices.dropFirst() {
-            precondition(indexes[i - 1].definition.name != indexes[i].definition.name,
-                         "table \(definition.name) has two constraints named \(indexes[i].definition.name)")
-        }
-        ordered = indexes
-        rebuildIndexNames()
+    /// Runs a read of the storage in place. Calling a non-mutating method on `store` directly
+    /// would first copy the whole struct (retaining each of its arrays); an inout access borrows
+    /// it, at the price of one dynamic exclusivity check.
+    @inline(__always)
+    func reading<R>(_ body: (inout TableStorage) -> R) -> R {
+        body(&store)
     }
 
     public var name: String { definition.name }
-    var isPartitioned: Bool { partitionColumn != nil }
-    var hasPrimaryKey: Bool { !primaryKeyColumns.isEmpty }
+    public var rowCount: Int { store.rowCount }
 
     /// Deterministic estimate: column storage + var-length arena + indexes. Counts entries, not
     /// capacities, so a rollback restores it exactly.
-    public var memoryBytes: Int {
-        let perSlot = 8 * (ints.count + floats.count + refs.count) + 16 * decimals.count + 4
-        var total = slotCount * perSlot + liveBits.count * 8 + freeSlots.count * 4 + arena.count
-        total += primaryMap.count * 16
-        for i in ordered { total += i.entries.count * 8 }
-        total += tokenIndex.count * 8
-        return total
-    }
+    public var memoryBytes: Int { reading { $0.memoryBytes } }
 
-    /// Every ordered index, constraint-backed ones included (named after their constraint),
-    /// sorted by name.
-    public var indexes: [IndexDefinition] { ordered.map(\.definition) }
+    /// Every ordered index, constraint-backed ones included (named after their constraint: the
+    /// primary key's and each UNIQUE constraint's), sorted by name.
+    public var indexes: [IndexDefinition] { store.ordered.map(\.definition) }
 
-    // MARK: Reading
-
-    @inline(__always)
-    func isLive(_ s: Int) -> Bool {
-        s >= 0 && s < slotCount && liveBits[s >> 6] & (1 << UInt64(s & 63)) != 0
-    }
-
-    public func value(_ id: RowID, _ column: Int) -> Value {
-        let s = Int(id.slot)
-        precondition(isLive(s), "\(id) of table \(name) is not a live row")
-        return cellValue(column, s)
-    }
-
-    public func row(_ id: RowID) -> [Value] {
-        let s = Int(id.slot)
-        precondition(isLive(s), "\(id) of table \(name) is not a live row")
-        var out: [Value] = []
-        out.reserveCapacity(layout.count)
-        for c in 0..<layout.count { out.append(cellValue(c, s)) }
-        return out
-    }
-
-    /// Calls `body` for each live row in slot order until it returns false. `body` must not mutate
-    /// this table.
-    public func forEachRow(_ body: (RowID) throws -> Bool) rethrows {
-        iterationDepth += 1
-        defer { iterationDepth -= 1 }
-        for w in 0..<liveBits.count {
-            var bits = liveBits[w]
-            while bits != 0 {
-                let b = bits.trailingZeroBitCount
-                bits &= bits - 1
-                if try !body(RowID(slot: Int32(w << 6 | b))) { return }
-            }
-        }
-    }
-
-    // MARK: Mutations
+    // MARK: Rows
 
     /// Inserts a row (already coerced by the caller; types, NOT NULL and lengths are checked again
     /// cheaply, and anything not in stored form is coerced). Checks the primary key, unique
     /// constraints, unique indexes and LIMIT PARTITION ROWS.
     @discardableResult
     public func insert(_ row: [Value], log: WriteLog?) throws(StorageError) -> RowID {
-        beginMutation(log)
-        let row = try prepare(row)
-        if let limit = definition.limitPartitionRows, rowCount >= limit {
-            throw StorageError(kind: .partitionRowLimit,
-                               message: "Constraint violation: Table \(name) exceeds table maximum row count \(limit)")
-        }
-        let arenaMark = arena.count
-        let garbageMark = arenaGarbage
-        let fromFreeList = !freeSlots.isEmpty
-        let slot = fromFreeList ? freeSlots.removeLast() : appendSlot()
-        let s = Int(slot)
-        for c in 0..<layout.count { writeCell(c, s, row[c]) }
-        tokens[s] = computeToken(s)
-        if let error = uniquenessViolation(slot, primaryKeyChanged: true, changes: .all) {
-            clearCells(s)
-            if fromFreeList { freeSlots.append(slot) } else { removeLastSlot() }
-            truncateArena(to: arenaMark)
-            arenaGarbage = garbageMark
-            throw error
-        }
-        link(slot, changes: .all, tokenChanged: true)
-        setLive(s, true)
-        rowCount += 1
-        if let log {
-            record(UndoRecord(table: self, op: .insert, slot: slot, fromFreeList: fromFreeList, oldToken: 0,
-                              tokenChanged: false, arenaMark: arenaMark, garbageMark: garbageMark,
-                              firstCell: UndoRecord.noCell, moreCells: []), in: log)
-            log.fold(mutationHash(.insert, before: nil, after: rowHash(s)))
-        }
-        return RowID(slot: slot)
+        try store.insert(row, log: log, owner: self)
     }
 
     /// Replaces a live row's values. Indexes are touched only where a key column changed.
     public func update(_ id: RowID, to row: [Value], log: WriteLog?) throws(StorageError) {
-        beginMutation(log)
-        let s = Int(id.slot)
-        precondition(isLive(s), "\(id) of table \(name) is not a live row")
-        let row = try prepare(row)
-        var changes = ChangeSet()
-        var changed = false
-        for c in 0..<layout.count where !cellEquals(c, s, row[c]) {
-            changes.insert(c)
-            changed = true
-        }
-        let before = log != nil ? rowHash(s) : (0, 0)
-        guard changed else {
-            log?.fold(mutationHash(.update, before: before, after: before))
-            return
-        }
-        let tokenChanged = partitionSet?.intersects(changes) ?? true
-        let primaryKeyChanged = primaryKeySet.intersects(changes)
-        let arenaMark = arena.count
-        let garbageMark = arenaGarbage
-        let oldToken = tokens[s]
-        unlink(id.slot, changes: changes, primaryKeyChanged: primaryKeyChanged, tokenChanged: tokenChanged)
-
-        var first = UndoRecord.noCell
-        var more: [CellImage] = []
-        for c in 0..<layout.count {
-            // Columns past 64 share one change bit, so compare those again.
-            let differs = c < 64 ? changes.low & (1 << UInt64(c)) != 0 : !cellEquals(c, s, row[c])
-            guard differs else { continue }
-            let image = readImage(c, s)
-            if first.column < 0 { first = image } else { more.append(image) }
-            if layout[c].kind == .varlen { arenaGarbage += VarRef.byteCount(image.lo) }
-            writeCell(c, s, row[c])
-        }
-        tokens[s] = tokenChanged ? computeToken(s) : oldToken
-
-        if let error = uniquenessViolation(id.slot, primaryKeyChanged: primaryKeyChanged, changes: changes) {
-            writeImage(first, s)
-            for image in more { writeImage(image, s) }
-            tokens[s] = oldToken
-            truncateArena(to: arenaMark)
-            arenaGarbage = garbageMark
-            link(id.slot, changes: changes, primaryKeyChanged: primaryKeyChanged, tokenChanged: tokenChanged)
-            throw error
-        }
-        link(id.slot, changes: changes, primaryKeyChanged: primaryKeyChanged, tokenChanged: tokenChanged)
-        if let log {
-            record(UndoRecord(table: self, op: .update, slot: id.slot, fromFreeList: false, oldToken: oldToken,
-                              tokenChanged: tokenChanged, arenaMark: arenaMark, garbageMark: garbageMark,
-                              firstCell: first, moreCells: more), in: log)
-            log.fold(mutationHash(.update, before: before, after: rowHash(s)))
-        }
+        try store.update(id, to: row, log: log, owner: self)
     }
 
     /// Deletes a live row. With a log, its slot is freed when the log commits.
     public func delete(_ id: RowID, log: WriteLog?) {
-        beginMutation(log)
-        let s = Int(id.slot)
-        precondition(isLive(s), "\(id) of table \(name) is not a live row")
-        let garbageMark = arenaGarbage
-        let before = log != nil ? rowHash(s) : (0, 0)
-        unlink(id.slot, changes: .all, primaryKeyChanged: true, tokenChanged: true)
-        setLive(s, false)
-        rowCount -= 1
-        for st in 0..<refs.count { arenaGarbage += VarRef.byteCount(refs[st][s]) }
-        if let log {
-            record(UndoRecord(table: self, op: .delete, slot: id.slot, fromFreeList: false, oldToken: 0,
-                              tokenChanged: false, arenaMark: arena.count, garbageMark: garbageMark,
-                              firstCell: UndoRecord.noCell, moreCells: []), in: log)
-            log.fold(mutationHash(.delete, before: before, after: nil))
-        } else {
-            releaseSlot(id.slot)
-        }
+        store.delete(id, log: log, owner: self)
     }
 
     /// Inserts the row, or updates the row with its primary key. The table must have a primary key.
     public func upsert(_ row: [Value], log: WriteLog?) throws(StorageError) -> (id: RowID, inserted: Bool) {
-        precondition(hasPrimaryKey, "UPSERT into table \(name), which has no primary key")
-        let prepared = try prepare(row)
-        if let slot = primaryKeySlot({ prepared[primaryKeyColumns[$0]] }) {
-            try update(RowID(slot: slot), to: prepared, log: log)
-            return (RowID(slot: slot), false)
-        }
-        return (try insert(prepared, log: log), true)
+        try store.upsert(row, log: log, owner: self)
     }
 
-    // MARK: Slots and bookkeeping
-
-    @inline(__always)
-    func beginMutation(_ log: WriteLog?) {
-        precondition(iterationDepth == 0, "table \(name) mutated inside forEachRow")
-        if pendingRecords > 0 {
-            precondition(log.map(ObjectIdentifier.init) == pendingLog,
-                         "table \(name) has \(pendingRecords) uncommitted records in another WriteLog; mutate it only through that log until it commits or rolls back")
-        } else if log == nil {
-            compactArenaIfWorthIt()
+    public func value(_ id: RowID, _ column: Int) -> Value {
+        reading { s in
+            s.checkLive(id)
+            return s.cellValue(column, Int(id.slot))
         }
     }
 
-    /// Compacts when garbage passes half the arena. Runs only between transactions — before an
-    /// unlogged mutation, or when a commit settles the table's last record — so a rollback never
-    /// has a compaction to undo.
-    func compactArenaIfWorthIt() {
-        if arenaGarbage >= Table.compactionMinimumGarbageBytes && arenaGarbage * 2 > arena.count {
-            compactArena()
+    public func row(_ id: RowID) -> [Value] {
+        reading { s in
+            s.checkLive(id)
+            return s.rowValues(Int(id.slot))
         }
     }
 
-    func record(_ r: UndoRecord, in log: WriteLog) {
-        log.append(r)
-        pendingRecords += 1
-        pendingLog = ObjectIdentifier(log)
-    }
-
-    /// A committed record: a deleted row's slot is freed now.
-    func settle(_ r: UndoRecord) {
-        precondition(pendingRecords > 0, "table \(name) settles a record it does not hold")
-        if r.op == .delete { releaseSlot(r.slot) }
-        pendingRecords -= 1
-        if pendingRecords == 0 {
-            pendingLog = nil
-            compactArenaIfWorthIt()
-        }
-    }
-
-    func appendSlot() -> Int32 {
-        precondition(slotCount < Int(Int32.max), "table \(name) is out of slots")
-        let s = slotCount
-        slotCount += 1
-        for i in 0..<ints.count { ints[i].append(intNulls[i]) }
-        for i in 0..<floats.count { floats[i].append(ColumnDefinition.floatNullSentinel) }
-        for i in 0..<decimals.count { decimals[i].append(VoltDecimal.nullSentinel) }
-        for i in 0..<refs.count { refs[i].append(VarRef.null) }
-        tokens.append(0)
-        if s & 63 == 0 { liveBits.append(0) }
-        return Int32(s)
-    }
-
-    func removeLastSlot() {
-        slotCount -= 1
-        let s = slotCount
-        precondition(!isLiveBitSet(s), "removing live slot \(s) of table \(name)")
-        for i in 0..<ints.count { ints[i].removeLast() }
-        for i in 0..<floats.count { floats[i].removeLast() }
-        for i in 0..<decimals.count { decimals[i].removeLast() }
-        for i in 0..<refs.count { refs[i].removeLast() }
-        tokens.removeLast()
-        if s & 63 == 0 { liveBits.removeLast() }
-    }
-
-    /// Clears a dead slot and puts it on the free list.
-    func releaseSlot(_ slot: Int32) {
-        let s = Int(slot)
-        precondition(!isLiveBitSet(s), "freeing live slot \(s) of table \(name)")
-        clearCells(s)
-        freeSlots.append(slot)
-    }
-
-    /// Sets every cell of a slot to NULL and its token to 0: the state of a dead slot.
-    func clearCells(_ s: Int) {
-        for i in 0..<ints.count { ints[i][s] = intNulls[i] }
-        for i in 0..<floats.count { floats[i][s] = ColumnDefinition.floatNullSentinel }
-        for i in 0..<decimals.count { decimals[i][s] = VoltDecimal.nullSentinel }
-        for i in 0..<refs.count { refs[i][s] = VarRef.null }
-        tokens[s] = 0
-    }
-
-    @inline(__always)
-    func isLiveBitSet(_ s: Int) -> Bool { liveBits[s >> 6] & (1 << UInt64(s & 63)) != 0 }
-
-    @inline(__always)
-    func setLive(_ s: Int, _ live: Bool) {
-        if live { liveBits[s >> 6] |= 1 << UInt64(s & 63) } else { liveBits[s >> 6] &= ~(1 << UInt64(s & 63)) }
-    }
-
-    func truncateArena(to length: Int) {
-        precondition(length <= arena.count, "arena of table \(name) is shorter than its mark")
-        arena.removeLast(arena.count - length)
-    }
-
-    /// Rewrites the arena with only the bytes of live rows, in slot order.
-    func compactArena() {
-        precondition(pendingRecords == 0, "compacting table \(name) with uncommitted records")
-        var fresh: [UInt8] = []
-        fresh.reserveCapacity(arena.count - arenaGarbage)
-        arena.withUnsafeBufferPointer { old in
-            for s in 0..<slotCount {
-                let live = isLiveBitSet(s)
-                for st in 0..<refs.count {
-                    let r = refs[st][s]
-                    precondition(live || r == VarRef.null, "dead slot \(s) of table \(name) still references the arena")
-                    guard r != VarRef.null else { continue }
-                    let offset = fresh.count
-                    fresh.append(contentsOf: UnsafeBufferPointer(rebasing: old[VarRef.offset(r)..<VarRef.offset(r) + VarRef.length(r)]))
-                    refs[st][s] = VarRef.make(offset: offset, length: VarRef.length(r))
-                }
+    /// Calls `body` for each live row in slot order until it returns false. `body` must not mutate
+    /// this table (checked).
+    public func forEachRow(_ body: (RowID) throws -> Bool) rethrows {
+        store.iterationDepth += 1
+        defer { store.iterationDepth -= 1 }
+        var w = 0
+        while w < store.liveBits.count {
+            var bits = store.liveBits[w]
+            while bits != 0 {
+                let b = bits.trailingZeroBitCount
+                bits &= bits - 1
+                if try !body(RowID(slot: Int32(w << 6 | b))) { return }
             }
-        }
-        precondition(fresh.count == arena.count - arenaGarbage,
-                     "table \(name): arena holds \(fresh.count) live bytes, accounting says \(arena.count - arenaGarbage)")
-        arena = fresh
-        arenaGarbage = 0
-    }
-
-    /// Validates a row and brings any value not in stored form to it via `ColumnDefinition.coerce`.
-    func prepare(_ row: [Value]) throws(StorageError) -> [Value] {
-        precondition(row.count == layout.count, "row has \(row.count) values; table \(name) has \(layout.count) columns")
-        var fixed: [Value]? = nil
-        for c in 0..<layout.count where !isStorable(row[c], c) {
-            let v = try definition.columns[c].coerce(row[c])
-            if fixed == nil { fixed = row }
-            fixed![c] = v
-        }
-        let out = fixed ?? row
-        for c in keyColumnsNotNull where out[c].isNull {
-            throw StorageError(kind: .nullNotAllowed,
-                               message: "Constraint violation: column \(definition.columns[c].name) of table \(name) is a key column and does not allow NULL")
-        }
-        return out
-    }
-
-    /// Whether a value is already in the exact stored form of column `c` and fits it.
-    @inline(__always)
-    func isStorable(_ v: Value, _ c: Int) -> Bool {
-        let l = layout[c]
-        switch v {
-        case .null: return l.nullable
-        case .integer(let x): return l.kind == .int64 && l.type != .timestamp && x > l.intNull && x <= l.intMax
-        case .timestamp(let x): return l.type == .timestamp && x != Int64.min
-        case .float(let d):
-            return l.kind == .float64 && d.isFinite && d > ColumnDefinition.floatNullSentinel
-                && !(d == 0 && d.sign == .minus)
-        case .decimal(let d): return l.kind == .decimal && d.unscaled.magnitude <= VoltDecimal.maxUnscaled.magnitude
-        case .string(let s): return l.type == .varchar && s.utf8.count <= l.fastByteLimit
-        case .bytes(let b): return l.type == .varbinary && b.count <= l.fastByteLimit
+            w += 1
         }
     }
 
-    /// The stable hash of one mutation, folded into the log's determinism hash.
-    func mutationHash(_ op: UndoRecord.Op, before: (UInt64, UInt64)?, after: (UInt64, UInt64)?) -> UInt64 {
-        var h = StableHasher(seed: nameHash)
-        h.combine(byte: op.rawValue)
-        if let b = before { h.combine(word: b.0); h.combine(word: b.1) }
-        if let a = after { h.combine(word: a.0); h.combine(word: a.1) }
-        return h.finalize64()
+    // MARK: Indexes
+
+    /// The row with this primary key. Allocation-free for keys already in stored form.
+    public func lookup(primaryKey key: [Value]) -> RowID? {
+        reading { s in
+            precondition(key.count == s.primaryKeyColumns.count,
+                         "primary key of table \(s.name) has \(s.primaryKeyColumns.count) columns, probe has \(key.count)")
+            return s.primaryKeySlot { key[$0] }.map(RowID.init(slot:))
+        }
     }
+
+    /// `lookup(primaryKey: [value])` for a single-column primary key, without the array.
+    public func lookup(primaryKeyValue value: Value) -> RowID? {
+        reading { s in
+            precondition(s.primaryKeyColumns.count == 1, "primary key of table \(s.name) has \(s.primaryKeyColumns.count) columns")
+            return s.primaryKeySlot { _ in value }.map(RowID.init(slot:))
+        }
+    }
+
+    /// Builds a secondary index over the live rows. A unique index that finds a duplicate throws
+    /// and leaves nothing behind. Not part of any transaction: the table must have no uncommitted
+    /// records.
+    public func addIndex(_ index: IndexDefinition) throws(StorageError) {
+        try store.addIndex(index)
+    }
+
+    /// Drops a secondary index; no-op if there is none of that name. Constraint-backed indexes
+    /// cannot be dropped.
+    public func dropIndex(named: String) {
+        store.dropIndex(named: named)
+    }
+
+    /// Equality on a prefix of the index columns, in index order then RowID order. A NULL probe
+    /// value matches stored NULLs.
+    public func indexLookup(_ index: String, prefix: [Value]) -> [RowID] {
+        reading { $0.indexLookup(index, prefix: prefix) }
+    }
+
+    /// Range scan on the index's first columns: bounds are value lists compared as a prefix; nil =
+    /// unbounded. Ascending key order with ties by RowID, or that whole order reversed when
+    /// `descending`; at most `limit` rows. NULLs sort first: `lower: [.null]` exclusive skips them.
+    public func indexScan(_ index: String, lower: [Value]?, lowerInclusive: Bool, upper: [Value]?,
+                          upperInclusive: Bool, descending: Bool, limit: Int?) -> [RowID] {
+        reading {
+            $0.indexScan(index, lower: lower, lowerInclusive: lowerInclusive, upper: upper,
+                         upperInclusive: upperInclusive, descending: descending, limit: limit)
+        }
+    }
+
+    // MARK: Token ranges
+
+    /// The row's token: its partition key's token, or a replicated table's content token.
+    public func token(of id: RowID) -> Token {
+        reading { s in
+            s.checkLive(id)
+            return Token(s.tokens[Int(id.slot)])
+        }
+    }
+
+    /// Rows whose token is in `range` and after `cursor`, in ascending token order: at least
+    /// `maxRows` of them unless the range runs out first, never splitting one token's rows.
+    /// `resumeAfter` is the cursor for the next chunk, nil when the range is exhausted.
+    public func rows(in range: TokenRange, after cursor: Token?, maxRows: Int) -> (rows: [[Value]], resumeAfter: Token?) {
+        reading { $0.rows(in: range, after: cursor, maxRows: maxRows) }
+    }
+
+    /// Inserts every row, or none: on the first failure the rows already inserted are undone (in
+    /// `log` if given, which keeps its earlier records and hash) and the error is thrown.
+    public func bulkLoad(_ rows: [[Value]], log: WriteLog?) throws(StorageError) {
+        let target = log ?? WriteLog()
+        let mark = target.count
+        let hashMark = target.determinismHash
+        do throws(StorageError) {
+            for r in rows { _ = try store.insert(r, log: target, owner: self) }
+        } catch {
+            target.rollback(to: mark)
+            target.restoreDeterminismHash(hashMark)
+            throw error
+        }
+        if log == nil { target.commit() }
+    }
+
+    /// Deletes every row whose token is in `range`, in token order; returns how many.
+    @discardableResult
+    public func deleteRows(in range: TokenRange, log: WriteLog?) -> Int {
+        let slots = reading { $0.slots(in: range) }
+        for s in slots { store.delete(RowID(slot: s), log: log, owner: self) }
+        return slots.count
+    }
+
+    public func rowCount(in range: TokenRange) -> Int {
+        reading { $0.rowCount(in: range) }
+    }
+
+    /// Order-independent digest and count of the rows whose token is in `range`.
+    public func checksum(in range: TokenRange) -> RangeChecksum {
+        reading { $0.checksum(in: range) }
+    }
+
+    /// The whole table's checksum.
+    public func checksum() -> RangeChecksum {
+        reading { $0.checksum() }
+    }
+
+    // MARK: WriteLog callbacks
+
+    func undo(_ r: UndoRecord) { store.undo(r) }
+    func settle(_ r: UndoRecord) { store.settle(r) }
+    var pendingRecords: Int { store.pendingRecords }
+
+    // MARK: Self-checks (tests)
+
+    func verifyInvariants() { reading { $0.verifyInvariants() } }
+    func stateImage() -> [UInt8] { reading { $0.stateImage() } }
 }

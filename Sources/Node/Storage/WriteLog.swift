@@ -14,9 +14,11 @@
 // `commit()` settles the records (frees the deleted slots, in deletion order) and forgets them.
 //
 // The determinism hash folds, for every successful mutation in order: the table name's stable
-// hash, the operation, and the stable 128-bit hash of the canonical bytes of the row before and/or
-// after (never a slot number, which may legitimately differ between a source and a bulk-loaded
-// copy). It survives `commit()` and `rollback()`; `resetDeterminismHash()` starts a new one when a
+// hash, the operation, and the stable 128-bit hash of the canonical bytes of the row — the new row
+// for an insert or update, the old row for a delete — never a slot number, which may legitimately
+// differ between a source and a bulk-loaded copy. (An update's old row is left out: it costs a
+// cache miss per update, and a replica whose old row differed already diverged in an earlier,
+// hashed mutation.) It survives `commit()` and `rollback()`; `resetDeterminismHash()` starts a new one when a
 // log is reused.
 
 /// One transaction's record of what it changed: the undo log and a running determinism hash.

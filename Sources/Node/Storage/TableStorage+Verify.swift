@@ -4,16 +4,16 @@
 // dead slots included, so that a test can demand byte-identity (after a rollback, or between two
 // replicas fed the same calls). Neither is on any hot path.
 
-extension Table {
+extension TableStorage {
     func verifyInvariants() {
         var live: [Int32] = []
-        forEachRow { live.append($0.slot); return true }
+        forEachLiveSlot { live.append(Int32($0)) }
         precondition(live.count == rowCount, "table \(name): \(live.count) live bits, rowCount \(rowCount)")
         precondition(tokenIndex.count == rowCount, "table \(name): token index has \(tokenIndex.count) entries")
         if hasPrimaryKey {
             precondition(primaryMap.count == rowCount, "table \(name): primary map has \(primaryMap.count) entries")
             for s in live {
-                let found = primaryKeySlot { self.cellValue(self.primaryKeyColumns[$0], Int(s)) }
+                let found = primaryKeySlot { cellValue(primaryKeyColumns[$0], Int(s)) }
                 precondition(found == s, "table \(name): primary key of slot \(s) finds \(String(describing: found))")
             }
         }
@@ -25,20 +25,22 @@ extension Table {
                 precondition(compareEntries(index.columns, entries[k - 1], entries[k]) < 0,
                              "index \(index.definition.name) is out of order at \(k)")
             }
+            precondition(index.entries.maxes == index.entries.blocks.map { $0.last! }, "index \(index.definition.name) has stale block maxes")
             for block in index.entries.blocks {
                 precondition(!block.isEmpty && block.count <= BlockList<Int32>.blockCapacity, "index block of \(block.count)")
             }
         }
+        precondition(tokenIndex.maxes == tokenIndex.blocks.map { $0.last! }, "token index has stale block maxes")
         let keys = tokenIndex.allEntries
         for k in keys.indices.dropFirst() { precondition(keys[k - 1] < keys[k], "token index is out of order at \(k)") }
         for key in keys {
-            let s = Int(Table.slot(ofKey: key))
+            let s = Int(TableStorage.slot(ofKey: key))
             precondition(isLive(s), "token index names dead slot \(s)")
-            precondition(Int64(tokens[s]) == Table.token(ofKey: key) && tokens[s] == computeToken(s),
+            precondition(Int64(tokens[s]) == TableStorage.token(ofKey: key) && tokens[s] == computeToken(s),
                          "token of slot \(s) is stale")
         }
         var liveBytes = 0
-        for s in live { for st in 0..<refs.count { liveBytes += VarRef.byteCount(refs[st][Int(s)]) } }
+        for s in live { for st in 0..<varCount { liveBytes += VarRef.byteCount(refs[Int(s) * varCount + st]) } }
         precondition(arena.count - arenaGarbage == liveBytes,
                      "table \(name): arena \(arena.count) − garbage \(arenaGarbage) ≠ live bytes \(liveBytes)")
         for slot in freeSlots {
@@ -64,7 +66,8 @@ extension Table {
             word(UInt64(column.count))
             for x in column { let b = UInt128(bitPattern: x); word(UInt64(truncatingIfNeeded: b)); word(UInt64(truncatingIfNeeded: b >> 64)) }
         }
-        for column in refs { word(UInt64(column.count)); for x in column { word(x) } }
+        word(UInt64(refs.count))
+        for x in refs { word(x) }
         word(UInt64(arena.count))
         out.append(contentsOf: arena)
         word(UInt64(arenaGarbage))
@@ -76,9 +79,8 @@ extension Table {
         for s in freeSlots { word(UInt64(UInt32(bitPattern: s))) }
         var mapped: [Int32] = []
         if hasPrimaryKey {
-            forEachRow { id in
-                if primaryKeySlot({ self.cellValue(self.primaryKeyColumns[$0], Int(id.slot)) }) == id.slot { mapped.append(id.slot) }
-                return true
+            forEachLiveSlot { s in
+                if primaryKeySlot({ cellValue(primaryKeyColumns[$0], s) }) == Int32(s) { mapped.append(Int32(s)) }
             }
         }
         word(UInt64(primaryMap.count))

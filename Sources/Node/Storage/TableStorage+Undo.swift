@@ -4,8 +4,8 @@
 // are freed only at commit). Each undo therefore restores the previous state exactly, including
 // the arena length and garbage count; index block layouts may differ but not their contents.
 
-extension Table {
-    func undo(_ r: UndoRecord) {
+extension TableStorage {
+    mutating func undo(_ r: UndoRecord) {
         precondition(pendingRecords > 0 && iterationDepth == 0, "table \(name) undoes a record it does not hold")
         let s = Int(r.slot)
         switch r.op {
@@ -34,7 +34,7 @@ extension Table {
             unlink(r.slot, changes: changes, primaryKeyChanged: primaryKeyChanged, tokenChanged: r.tokenChanged)
             writeImage(r.firstCell, s)
             for image in r.moreCells { writeImage(image, s) }
-            tokens[s] = r.oldToken
+            if r.tokenChanged { tokens[s] = r.oldToken }
             link(r.slot, changes: changes, primaryKeyChanged: primaryKeyChanged, tokenChanged: r.tokenChanged)
         }
         truncateArena(to: r.arenaMark)

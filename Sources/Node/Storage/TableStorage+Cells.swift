@@ -38,13 +38,13 @@ func compareByteRuns(_ a: UnsafeRawPointer?, _ na: Int, _ b: UnsafeRawPointer?, 
     return na < nb ? -1 : (na == nb ? 0 : 1)
 }
 
-extension Table {
+extension TableStorage {
     // MARK: Values in and out
 
     /// Writes a prepared value (exact stored kind, or NULL) into a cell; var-length bytes are
     /// appended to the arena.
     @inline(__always)
-    func writeCell(_ c: Int, _ s: Int, _ v: Value) {
+    mutating func writeCell(_ c: Int, _ s: Int, _ v: Value) {
         let l = layout[c]
         switch (l.kind, v) {
         case (.int64, .null): ints[l.store][s] = l.intNull
@@ -53,15 +53,15 @@ extension Table {
         case (.float64, .float(let x)): floats[l.store][s] = x
         case (.decimal, .null): decimals[l.store][s] = VoltDecimal.nullSentinel
         case (.decimal, .decimal(let x)): decimals[l.store][s] = x.unscaled
-        case (.varlen, .null): refs[l.store][s] = VarRef.null
+        case (.varlen, .null): refs[s &* varCount &+ l.store] = VarRef.null
         case (.varlen, .string(let x)):
             let offset = arena.count
             arena.append(contentsOf: x.utf8)
-            refs[l.store][s] = VarRef.make(offset: offset, length: arena.count - offset)
+            refs[s &* varCount &+ l.store] = VarRef.make(offset: offset, length: arena.count - offset)
         case (.varlen, .bytes(let x)):
             let offset = arena.count
             arena.append(contentsOf: x)
-            refs[l.store][s] = VarRef.make(offset: offset, length: x.count)
+            refs[s &* varCount &+ l.store] = VarRef.make(offset: offset, length: x.count)
         default:
             preconditionFailure("value \(v) is not in the stored form of column \(definition.columns[c].name)")
         }
@@ -81,7 +81,7 @@ extension Table {
             let x = decimals[l.store][s]
             return x == VoltDecimal.nullSentinel ? .null : .decimal(VoltDecimal(unscaled: x))
         case .varlen:
-            let r = refs[l.store][s]
+            let r = refs[s &* varCount &+ l.store]
             if r == VarRef.null { return .null }
             let range = VarRef.offset(r)..<VarRef.offset(r) + VarRef.length(r)
             if l.type == .varchar {
@@ -98,7 +98,7 @@ extension Table {
         case .int64: return ints[l.store][s] == l.intNull
         case .float64: return floats[l.store][s] == ColumnDefinition.floatNullSentinel
         case .decimal: return decimals[l.store][s] == VoltDecimal.nullSentinel
-        case .varlen: return refs[l.store][s] == VarRef.null
+        case .varlen: return refs[s &* varCount &+ l.store] == VarRef.null
         }
     }
 
@@ -111,17 +111,17 @@ extension Table {
         case .decimal:
             let bits = UInt128(bitPattern: decimals[l.store][s])
             return CellImage(column: Int32(c), lo: UInt64(truncatingIfNeeded: bits), hi: UInt64(truncatingIfNeeded: bits >> 64))
-        case .varlen: return CellImage(column: Int32(c), lo: refs[l.store][s], hi: 0)
+        case .varlen: return CellImage(column: Int32(c), lo: refs[s &* varCount &+ l.store], hi: 0)
         }
     }
 
-    func writeImage(_ image: CellImage, _ s: Int) {
+    mutating func writeImage(_ image: CellImage, _ s: Int) {
         let l = layout[Int(image.column)]
         switch l.kind {
         case .int64: ints[l.store][s] = Int64(bitPattern: image.lo)
         case .float64: floats[l.store][s] = Double(bitPattern: image.lo)
         case .decimal: decimals[l.store][s] = Int128(bitPattern: UInt128(image.hi) << 64 | UInt128(image.lo))
-        case .varlen: refs[l.store][s] = image.lo
+        case .varlen: refs[s &* varCount &+ l.store] = image.lo
         }
     }
 
@@ -154,7 +154,7 @@ extension Table {
             default: return false
             }
         case .varlen:
-            let r = refs[l.store][s]
+            let r = refs[s &* varCount &+ l.store]
             switch v {
             case .null: return r == VarRef.null
             case .string(var y):
@@ -191,7 +191,7 @@ extension Table {
             let x = decimals[l.store][a], y = decimals[l.store][b]
             return x < y ? -1 : (x == y ? 0 : 1)
         case .varlen:
-            let x = refs[l.store][a], y = refs[l.store][b]
+            let x = refs[a &* varCount &+ l.store], y = refs[b &* varCount &+ l.store]
             if x == VarRef.null || y == VarRef.null { return x == y ? 0 : (x == VarRef.null ? -1 : 1) }
             return arena.withUnsafeBytes { p in
                 compareByteRuns(p.baseAddress! + VarRef.offset(x), VarRef.length(x), p.baseAddress! + VarRef.offset(y), VarRef.length(y))
@@ -218,11 +218,11 @@ extension Table {
             let y = decimals[l.store][s]
             return y == VoltDecimal.nullSentinel ? 1 : (x.unscaled < y ? -1 : (x.unscaled == y ? 0 : 1))
         case (.varlen, .string(var x)) where l.type == .varchar:
-            let r = refs[l.store][s]
+            let r = refs[s &* varCount &+ l.store]
             if r == VarRef.null { return 1 }
             return -x.withUTF8 { varCompare(r, UnsafeRawBufferPointer($0)) }
         case (.varlen, .bytes(let x)) where l.type == .varbinary:
-            let r = refs[l.store][s]
+            let r = refs[s &* varCount &+ l.store]
             if r == VarRef.null { return 1 }
             return -x.withUnsafeBytes { varCompare(r, $0) }
         default:
@@ -288,7 +288,7 @@ extension Table {
             h.combine(word: UInt64(truncatingIfNeeded: bits))
             h.combine(word: UInt64(truncatingIfNeeded: bits >> 64))
         case .varlen:
-            let r = refs[l.store][s]
+            let r = refs[s &* varCount &+ l.store]
             if r == VarRef.null { h.combine(byte: 0); return }
             h.combine(byte: l.canonicalTag)
             h.combine(word: UInt64(VarRef.length(r)))
@@ -319,7 +319,7 @@ extension Table {
             precondition(x != l.intNull, "partition key of slot \(s) of table \(name) is NULL")
             return MurmurHash3.token(integer: x).rawValue
         case .varlen:
-            let r = refs[l.store][s]
+            let r = refs[s &* varCount &+ l.store]
             precondition(r != VarRef.null, "partition key of slot \(s) of table \(name) is NULL")
             return arena.withUnsafeBytes { a in
                 MurmurHash3.token(UnsafeRawBufferPointer(rebasing: a[VarRef.offset(r)..<VarRef.offset(r) + VarRef.length(r)])).rawValue
@@ -331,22 +331,26 @@ extension Table {
 
     // MARK: Primary key
 
-    /// The primary-key hash of a stored row. Must agree with `primaryKeySlot`'s probe hash.
-    func primaryKeyHash(_ s: Int) -> UInt64 {
+    /// The primary-key map entry of a stored row: the key's hash and the bucket payload (see
+    /// SlotHashMap). Must agree with `primaryKeySlot`'s probes.
+    func primaryKeyEntry(_ s: Int) -> (hash: UInt64, payload: UInt64) {
         switch primaryKeyShape {
         case .none:
             preconditionFailure("table \(name) has no primary key")
         case .singleInt(let c):
-            return Table.intKeyHash(ints[layout[c].store][s])
+            let x = ints[layout[c].store][s]
+            return (TableStorage.intKeyHash(x), UInt64(bitPattern: x))
         case .singleVar(let c):
-            let r = refs[layout[c].store][s]
-            return arena.withUnsafeBytes { a in
-                Table.bytesKeyHash(UnsafeRawBufferPointer(rebasing: a[VarRef.offset(r)..<VarRef.offset(r) + VarRef.length(r)]))
+            let r = refs[s &* varCount &+ layout[c].store]
+            let hash = arena.withUnsafeBytes { a in
+                TableStorage.bytesKeyHash(UnsafeRawBufferPointer(rebasing: a[VarRef.offset(r)..<VarRef.offset(r) + VarRef.length(r)]))
             }
+            return (hash, r)
         case .general:
             var h = StableHasher(seed: 0x706b)
             for c in primaryKeyColumns { hashCanonicalCell(c, s, into: &h) }
-            return h.finalize64()
+            let (hash, second) = h.finalize()
+            return (hash, second)
         }
     }
 
@@ -382,20 +386,20 @@ extension Table {
                 default: return nil
                 }
             }
-            let store = layout[c].store
-            return primaryMap.find(hash: Table.intKeyHash(x)) { ints[store][Int($0)] == x }
+            // The payload is the key itself: no trip to column storage.
+            let bits = UInt64(bitPattern: x)
+            return primaryMap.find(hash: TableStorage.intKeyHash(x)) { _, payload in payload == bits }
         case .singleVar(let c):
-            let store = layout[c].store
             switch key(0) {
             case .string(var v) where layout[c].type == .varchar:
-                return v.withUTF8 { p in singleVarSlot(store, UnsafeRawBufferPointer(p)) }
+                return v.withUTF8 { p in singleVarSlot(UnsafeRawBufferPointer(p)) }
             case .bytes(let v) where layout[c].type == .varbinary:
-                return v.withUnsafeBytes { p in singleVarSlot(store, p) }
+                return v.withUnsafeBytes { p in singleVarSlot(p) }
             case let other:
                 guard let v = try? definition.columns[c].coerce(other) else { return nil }
                 switch v {
-                case .string(var s): return s.withUTF8 { p in singleVarSlot(store, UnsafeRawBufferPointer(p)) }
-                case .bytes(let b): return b.withUnsafeBytes { p in singleVarSlot(store, p) }
+                case .string(var s): return s.withUTF8 { p in singleVarSlot(UnsafeRawBufferPointer(p)) }
+                case .bytes(let b): return b.withUnsafeBytes { p in singleVarSlot(p) }
                 default: return nil
                 }
             }
@@ -413,22 +417,24 @@ extension Table {
                 if v.isNull { return nil }
                 hashCanonicalValue(v, into: &h)
             }
+            let (hash, second) = h.finalize()
             if let probe {
-                return primaryMap.find(hash: h.finalize64()) { s in
-                    primaryKeyColumns.indices.allSatisfy { cellEquals(primaryKeyColumns[$0], Int(s), probe[$0]) }
+                return primaryMap.find(hash: hash) { s, payload in
+                    payload == second && primaryKeyColumns.indices.allSatisfy { cellEquals(primaryKeyColumns[$0], Int(s), probe[$0]) }
                 }
             }
-            return primaryMap.find(hash: h.finalize64()) { s in
-                primaryKeyColumns.indices.allSatisfy { cellEquals(primaryKeyColumns[$0], Int(s), key($0)) }
+            return primaryMap.find(hash: hash) { s, payload in
+                payload == second && primaryKeyColumns.indices.allSatisfy { cellEquals(primaryKeyColumns[$0], Int(s), key($0)) }
             }
         }
     }
 
+    /// A single var-length key: the payload is the key's arena reference, so the probe compares
+    /// bytes without reading the row.
     @inline(__always)
-    func singleVarSlot(_ store: Int, _ bytes: UnsafeRawBufferPointer) -> Int32? {
-        primaryMap.find(hash: Table.bytesKeyHash(bytes)) { s in
-            let r = refs[store][Int(s)]
-            return VarRef.length(r) == bytes.count && varCompare(r, bytes) == 0
+    func singleVarSlot(_ bytes: UnsafeRawBufferPointer) -> Int32? {
+        primaryMap.find(hash: TableStorage.bytesKeyHash(bytes)) { _, r in
+            VarRef.length(r) == bytes.count && varCompare(r, bytes) == 0
         }
     }
 

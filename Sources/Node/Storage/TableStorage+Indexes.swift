@@ -6,14 +6,15 @@
 // `= NULL` (never true) and the exclusion of NULLs from `< x` are the executor's business, e.g. a
 // scan with `lower: [.null], lowerInclusive: false` skips the NULLs of the first column.
 
-extension Table {
+extension TableStorage {
     // MARK: Linking rows into indexes
 
     /// Adds a row to the primary map (if its key changed), the ordered indexes over changed
     /// columns, and the token index (if its token changed).
-    func link(_ slot: Int32, changes: ChangeSet, primaryKeyChanged: Bool = true, tokenChanged: Bool) {
+    mutating func link(_ slot: Int32, changes: ChangeSet, primaryKeyChanged: Bool = true, tokenChanged: Bool) {
         if hasPrimaryKey && primaryKeyChanged {
-            primaryMap.insert(hash: primaryKeyHash(Int(slot)), slot: slot)
+            let entry = primaryKeyEntry(Int(slot))
+            primaryMap.insert(hash: entry.hash, slot: slot, payload: entry.payload)
         }
         for i in 0..<ordered.count where ordered[i].columnSet.intersects(changes) {
             indexInsert(i, slot)
@@ -22,9 +23,9 @@ extension Table {
     }
 
     /// The inverse of `link`; must run while the row still holds the values it was linked with.
-    func unlink(_ slot: Int32, changes: ChangeSet, primaryKeyChanged: Bool = true, tokenChanged: Bool) {
+    mutating func unlink(_ slot: Int32, changes: ChangeSet, primaryKeyChanged: Bool = true, tokenChanged: Bool) {
         if hasPrimaryKey && primaryKeyChanged {
-            primaryMap.remove(hash: primaryKeyHash(Int(slot)), slot: slot)
+            primaryMap.remove(hash: primaryKeyEntry(Int(slot)).hash, slot: slot)
         }
         for i in 0..<ordered.count where ordered[i].columnSet.intersects(changes) {
             indexRemove(i, slot)
@@ -37,7 +38,9 @@ extension Table {
     func uniquenessViolation(_ slot: Int32, primaryKeyChanged: Bool, changes: ChangeSet) -> StorageError? {
         if hasPrimaryKey && primaryKeyChanged {
             let pkColumns = primaryKeyColumns
-            let found = primaryMap.find(hash: primaryKeyHash(Int(slot))) { $0 != slot && keysEqual(pkColumns, $0, slot) }
+            let found = primaryMap.find(hash: primaryKeyEntry(Int(slot)).hash) { other, _ in
+                other != slot && keysEqual(pkColumns, other, slot)
+            }
             if found != nil { return duplicateError(definition.primaryKey!.name, pkColumns, slot) }
         }
         for i in 0..<ordered.count where ordered[i].checksUniqueness && ordered[i].columnSet.intersects(changes) {
@@ -57,15 +60,22 @@ extension Table {
                      constraint: constraint)
     }
 
-    func indexInsert(_ i: Int, _ slot: Int32) {
+    // Searches run in non-mutating methods: a closure in a mutating method that captures `self`
+    // gets a copy of the whole struct (every array retained) on each call.
+
+    /// Where `slot` is or belongs in ordered index i.
+    func entryPosition(_ i: Int, _ slot: Int32) -> BlockList<Int32>.Position {
         let columns = ordered[i].columns
-        let p = ordered[i].entries.partitionPoint { compareEntries(columns, $0, slot) < 0 }
+        return ordered[i].entries.partitionPoint { compareEntries(columns, $0, slot) < 0 }
+    }
+
+    mutating func indexInsert(_ i: Int, _ slot: Int32) {
+        let p = entryPosition(i, slot)
         ordered[i].entries.insert(slot, at: p)
     }
 
-    func indexRemove(_ i: Int, _ slot: Int32) {
-        let columns = ordered[i].columns
-        let p = ordered[i].entries.partitionPoint { compareEntries(columns, $0, slot) < 0 }
+    mutating func indexRemove(_ i: Int, _ slot: Int32) {
+        let p = entryPosition(i, slot)
         precondition(p < ordered[i].entries.endPosition && ordered[i].entries.entry(at: p) == slot,
                      "index \(ordered[i].definition.name) of table \(name) has no entry for slot \(slot)")
         ordered[i].entries.remove(at: p)
@@ -85,14 +95,14 @@ extension Table {
     @inline(__always)
     static func slot(ofKey key: UInt64) -> Int32 { Int32(bitPattern: UInt32(truncatingIfNeeded: key)) }
 
-    func tokenInsert(_ token: Int32, _ slot: Int32) {
-        let key = Table.tokenKey(token, slot)
+    mutating func tokenInsert(_ token: Int32, _ slot: Int32) {
+        let key = TableStorage.tokenKey(token, slot)
         let p = tokenIndex.partitionPoint { $0 < key }
         tokenIndex.insert(key, at: p)
     }
 
-    func tokenRemove(_ token: Int32, _ slot: Int32) {
-        let key = Table.tokenKey(token, slot)
+    mutating func tokenRemove(_ token: Int32, _ slot: Int32) {
+        let key = TableStorage.tokenKey(token, slot)
         let p = tokenIndex.partitionPoint { $0 < key }
         precondition(p < tokenIndex.endPosition && tokenIndex.entry(at: p) == key,
                      "token index of table \(name) has no entry for slot \(slot) at token \(token)")
@@ -109,26 +119,12 @@ extension Table {
 
     // MARK: Reads
 
-    /// The row with this primary key. Allocation-free for keys already in stored form.
-    public func lookup(primaryKey key: [Value]) -> RowID? {
-        precondition(key.count == primaryKeyColumns.count,
-                     "primary key of table \(name) has \(primaryKeyColumns.count) columns, probe has \(key.count)")
-        return primaryKeySlot { key[$0] }.map(RowID.init(slot:))
-    }
-
-    /// `lookup(primaryKey: [value])` for a single-column primary key, without the array.
-    public func lookup(primaryKeyValue value: Value) -> RowID? {
-        precondition(primaryKeyColumns.count == 1, "primary key of table \(name) has \(primaryKeyColumns.count) columns")
-        return primaryKeySlot { _ in value }.map(RowID.init(slot:))
-    }
-
     func indexPosition(_ index: String) -> Int {
         guard let i = orderedByName[index] else { preconditionFailure("table \(name) has no index \(index)") }
         return i
     }
 
-    /// Equality on a prefix of the index columns, in index order then RowID order.
-    public func indexLookup(_ index: String, prefix: [Value]) -> [RowID] {
+    func indexLookup(_ index: String, prefix: [Value]) -> [RowID] {
         let i = indexPosition(index)
         let columns = ordered[i].columns
         precondition(prefix.count <= columns.count, "index \(index) has \(columns.count) columns, probe has \(prefix.count)")
@@ -145,10 +141,7 @@ extension Table {
         return out
     }
 
-    /// Range scan on the index's first columns: bounds are value lists compared as a prefix; nil =
-    /// unbounded. Ascending key order with ties by RowID, or that whole order reversed when
-    /// `descending`; at most `limit` rows.
-    public func indexScan(_ index: String, lower: [Value]?, lowerInclusive: Bool, upper: [Value]?,
+    func indexScan(_ index: String, lower: [Value]?, lowerInclusive: Bool, upper: [Value]?,
                           upperInclusive: Bool, descending: Bool, limit: Int?) -> [RowID] {
         let i = indexPosition(index)
         let columns = ordered[i].columns
@@ -190,10 +183,7 @@ extension Table {
 
     // MARK: DDL
 
-    /// Builds a secondary index over the live rows. A unique index that finds a duplicate throws
-    /// and leaves nothing behind. Not part of any transaction: the table must have no uncommitted
-    /// records.
-    public func addIndex(_ index: IndexDefinition) throws(StorageError) {
+    mutating func addIndex(_ index: IndexDefinition) throws(StorageError) {
         precondition(pendingRecords == 0 && iterationDepth == 0,
                      "CREATE INDEX on table \(name) while it has uncommitted changes or is being iterated")
         precondition(index.table == name, "index \(index.name) is on table \(index.table), not \(name)")
@@ -204,10 +194,7 @@ extension Table {
                                constraint: index.name)
         }
         let columns = index.columns
-        var slots: [Int32] = []
-        slots.reserveCapacity(rowCount)
-        forEachRow { slots.append($0.slot); return true }
-        slots.sort { compareEntries(columns, $0, $1) < 0 }
+        let slots = liveSlotsSorted(by: columns)
         if index.unique {
             for k in slots.indices.dropFirst() where !keyHasNull(columns, Int(slots[k]))
                 && compareKeys(columns, slots[k - 1], slots[k]) == 0 {
@@ -218,20 +205,29 @@ extension Table {
                                     entries: BlockList(sorted: slots)))
         ordered.sort { $0.definition.name < $1.definition.name }
         rebuildIndexNames()
+        recomputeKeyedColumns()
     }
 
-    /// Drops a secondary index; no-op if there is none of that name. Constraint-backed indexes
-    /// cannot be dropped.
-    public func dropIndex(named: String) {
+    /// The live slots in (columns, slot) order.
+    func liveSlotsSorted(by columns: [Int]) -> [Int32] {
+        var slots: [Int32] = []
+        slots.reserveCapacity(rowCount)
+        forEachLiveSlot { slots.append(Int32($0)) }
+        slots.sort { compareEntries(columns, $0, $1) < 0 }
+        return slots
+    }
+
+    mutating func dropIndex(named: String) {
         precondition(pendingRecords == 0 && iterationDepth == 0,
                      "DROP INDEX on table \(name) while it has uncommitted changes or is being iterated")
         guard let i = orderedByName[named] else { return }
         precondition(ordered[i].origin == .index, "index \(named) backs a constraint of table \(name)")
         ordered.remove(at: i)
         rebuildIndexNames()
+        recomputeKeyedColumns()
     }
 
-    func rebuildIndexNames() {
+    mutating func rebuildIndexNames() {
         orderedByName = [:]
         for (i, index) in ordered.enumerated() { orderedByName[index.definition.name] = i }
     }

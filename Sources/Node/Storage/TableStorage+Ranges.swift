@@ -45,18 +45,8 @@ public struct RangeChecksum: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-extension Table {
-    /// The row's token: its partition key's token, or a replicated table's content token.
-    public func token(of id: RowID) -> Token {
-        let s = Int(id.slot)
-        precondition(isLive(s), "\(id) of table \(name) is not a live row")
-        return Token(tokens[s])
-    }
-
-    /// Rows whose token is in `range` and after `cursor`, in ascending token order, at least
-    /// `maxRows` of them unless the range runs out first, never splitting one token's rows.
-    /// `resumeAfter` is the cursor for the next chunk, nil when the range is exhausted.
-    public func rows(in range: TokenRange, after cursor: Token?, maxRows: Int) -> (rows: [[Value]], resumeAfter: Token?) {
+extension TableStorage {
+    func rows(in range: TokenRange, after cursor: Token?, maxRows: Int) -> (rows: [[Value]], resumeAfter: Token?) {
         precondition(maxRows > 0, "maxRows must be positive, got \(maxRows)")
         var start = range.start
         if let cursor { start = max(start, Int64(cursor.rawValue) + 1) }
@@ -67,75 +57,52 @@ extension Table {
         var lastToken = Int64.min
         while p < end {
             let key = tokenIndex.entry(at: p)
-            let t = Table.token(ofKey: key)
+            let t = TableStorage.token(ofKey: key)
             if t >= range.endExclusive { break }
             if out.count >= maxRows && t != lastToken { return (out, Token(Int32(lastToken))) }
-            out.append(row(RowID(slot: Table.slot(ofKey: key))))
+            out.append(rowValues(Int(TableStorage.slot(ofKey: key))))
             lastToken = t
             p = tokenIndex.position(after: p)
         }
         return (out, nil)
     }
 
-    /// Inserts every row, or none: on the first failure the rows already inserted are undone (in
-    /// `log` if given, which keeps its earlier records and hash) and the error is thrown.
-    public func bulkLoad(_ rows: [[Value]], log: WriteLog?) throws(StorageError) {
-        let target = log ?? WriteLog()
-        let mark = target.count
-        let hashMark = target.determinismHash
-        do throws(StorageError) {
-            for r in rows { try insert(r, log: target) }
-        } catch {
-            target.rollback(to: mark)
-            target.restoreDeterminismHash(hashMark)
-            throw error
-        }
-        if log == nil { target.commit() }
-    }
-
-    /// Deletes every row whose token is in `range`, in token order; returns how many.
-    @discardableResult
-    public func deleteRows(in range: TokenRange, log: WriteLog?) -> Int {
+    /// The slots of the rows whose token is in `range`, in token order.
+    func slots(in range: TokenRange) -> [Int32] {
         var slots: [Int32] = []
         var p = tokenPosition(atOrAfter: range.start)
         let end = tokenIndex.endPosition
         while p < end {
             let key = tokenIndex.entry(at: p)
-            if Table.token(ofKey: key) >= range.endExclusive { break }
-            slots.append(Table.slot(ofKey: key))
+            if TableStorage.token(ofKey: key) >= range.endExclusive { break }
+            slots.append(TableStorage.slot(ofKey: key))
             p = tokenIndex.position(after: p)
         }
-        for s in slots { delete(RowID(slot: s), log: log) }
-        return slots.count
+        return slots
     }
 
-    public func rowCount(in range: TokenRange) -> Int {
+    func rowCount(in range: TokenRange) -> Int {
         let from = tokenPosition(atOrAfter: range.start)
         let to = tokenPosition(atOrAfter: range.endExclusive)
         return tokenIndex.rank(of: to) - tokenIndex.rank(of: from)
     }
 
-    /// Order-independent digest and count of the rows whose token is in `range`.
-    public func checksum(in range: TokenRange) -> RangeChecksum {
+    func checksum(in range: TokenRange) -> RangeChecksum {
         var sum = RangeChecksum()
         var p = tokenPosition(atOrAfter: range.start)
         let end = tokenIndex.endPosition
         while p < end {
             let key = tokenIndex.entry(at: p)
-            if Table.token(ofKey: key) >= range.endExclusive { break }
-            sum.add(rowHash(Int(Table.slot(ofKey: key))))
+            if TableStorage.token(ofKey: key) >= range.endExclusive { break }
+            sum.add(rowHash(Int(TableStorage.slot(ofKey: key))))
             p = tokenIndex.position(after: p)
         }
         return sum
     }
 
-    /// The whole table's checksum.
-    public func checksum() -> RangeChecksum {
+    func checksum() -> RangeChecksum {
         var sum = RangeChecksum()
-        forEachRow { id in
-            sum.add(rowHash(Int(id.slot)))
-            return true
-        }
+        forEachLiveSlot { sum.add(rowHash($0)) }
         return sum
     }
 }
