@@ -1,0 +1,52 @@
+// All tables of one partition replica, by name. Owned by the partition's site thread like its
+// tables. Table names are upper-case identifiers; every listing and digest goes by sorted name, so
+// nothing depends on dictionary order.
+
+public final class PartitionStore {
+    private var tables: [String: Table] = [:]
+    /// Table names, sorted.
+    public private(set) var tableNames: [String] = []
+
+    public init() {}
+
+    public func table(named name: String) -> Table? { tables[name] }
+
+    /// Creates an empty table. Its name must be upper-case and not yet used.
+    @discardableResult
+    public func createTable(_ def: TableDefinition) -> Table {
+        precondition(def.name == def.name.uppercased(), "table name \(def.name) is not upper-case")
+        precondition(tables[def.name] == nil, "table \(def.name) already exists")
+        let table = Table(definition: def)
+        tables[def.name] = table
+        tableNames.append(def.name)
+        tableNames.sort()
+        return table
+    }
+
+    /// Drops a table and its rows; no-op if there is none of that name.
+    public func dropTable(named name: String) {
+        guard let table = tables[name] else { return }
+        precondition(table.pendingRecords == 0, "DROP TABLE \(name) while it has uncommitted changes")
+        tables[name] = nil
+        tableNames.removeAll { $0 == name }
+    }
+
+    public var memoryBytes: Int { tableNames.reduce(0) { $0 + tables[$1]!.memoryBytes } }
+    public var rowCount: Int { tableNames.reduce(0) { $0 + tables[$1]!.rowCount } }
+
+    /// A deterministic digest of every table's contents, by sorted name, for comparing replicas:
+    /// equal iff the replicas hold the same tables with the same multisets of rows (with
+    /// overwhelming probability). Independent of slots, insertion order and memory layout.
+    public func checksum() -> UInt64 {
+        var h = StableHasher(seed: 0x7061_7274)
+        for name in tableNames {
+            let sum = tables[name]!.checksum()
+            h.combine(word: UInt64(name.utf8.count))
+            for b in name.utf8 { h.combine(byte: b) }
+            h.combine(word: UInt64(sum.rowCount))
+            h.combine(word: sum.digest)
+            h.combine(word: sum.digest2)
+        }
+        return h.finalize64()
+    }
+}
