@@ -2,16 +2,7 @@ import Testing
 
 @testable import Node
 
-/// SplitMix64: a seeded generator of our own, so the values are the same on every run.
-private struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+extension SplitMix64 {
     /// A latency spread over many magnitudes: 1 ns to about 68 s, log-uniform.
     mutating func latencyNanos() -> Int {
         let magnitude = Int(next() % 36)
@@ -124,7 +115,7 @@ private func withinOnePercentAbove(_ reported: Int, _ exact: Int) -> Bool {
     }
 
     @Test func randomLatenciesAgainstExactSortedPercentiles() {
-        var random = SplitMix64(state: 42)
+        var random = SplitMix64(seed: 42)
         var histogram = LatencyHistogram()
         var values: [Int] = []
         for _ in 0..<20_000 {
@@ -145,7 +136,7 @@ private func withinOnePercentAbove(_ reported: Int, _ exact: Int) -> Bool {
 
 @Suite struct LatencyHistogramMerge {
     @Test func mergingPerThreadHistogramsEqualsRecordingEverythingInOne() {
-        var random = SplitMix64(state: 7)
+        var random = SplitMix64(seed: 7)
         var perThread = [LatencyHistogram](repeating: LatencyHistogram(), count: 4)
         var all = LatencyHistogram()
         for step in 0..<10_000 {

@@ -1,31 +1,7 @@
 @testable import Node
 import VoltModel
 
-/// The tests' own seeded generator (Sebastiano Vigna's SplitMix64): the same seed gives the same
-/// sequence on every platform and in every process, unlike `SystemRandomNumberGenerator`.
-struct SplitMix64 {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in 0..<n.
-    mutating func below(_ n: Int) -> Int {
-        precondition(n > 0)
-        return Int(next() % UInt64(n))
-    }
-
-    mutating func chance(percent: Int) -> Bool { below(100) < percent }
-
-    mutating func bytes(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8(truncatingIfNeeded: next()) } }
-
+extension SplitMix64 {
     mutating func string(_ count: Int) -> String {
         let letters = Array("abcdefghijklmnopqrstuvwxyzé€")
         return String((0..<count).map { _ in letters[below(letters.count)] })

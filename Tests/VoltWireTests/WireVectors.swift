@@ -1,6 +1,6 @@
 // Access to ../shared/reference/wire-vectors.json (frames produced and parsed by the official
-// voltdbclient 16.1.0 codec; layout in volt-wire-protocol.md §7.6), hex helpers, and the seeded
-// generator the robustness tests use.
+// voltdbclient 16.1.0 codec; layout in volt-wire-protocol.md §7.6), and hex helpers. The robustness
+// tests' seeded generator is VoltModel's SplitMix64.
 import Foundation
 import Testing
 import VoltModel
@@ -76,15 +76,4 @@ extension [UInt8] {
     var hex: String { map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() }
 }
 
-/// SplitMix64: the tests' own seeded generator, so a failing case replays from its seed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}
+

@@ -31,6 +31,16 @@ public final class PartitionStore {
         tableNames.removeAll { $0 == name }
     }
 
+    /// Puts back a table that `dropTable` removed, rows and indexes intact: how a schema
+    /// transaction that dropped it is rolled back.
+    public func attach(_ table: Table) {
+        let name = table.definition.name
+        precondition(tables[name] == nil, "cannot attach table \(name): the name is in use")
+        tables[name] = table
+        tableNames.append(name)
+        tableNames.sort()
+    }
+
     public var memoryBytes: Int { tableNames.reduce(0) { $0 + tables[$1]!.memoryBytes } }
     public var rowCount: Int { tableNames.reduce(0) { $0 + tables[$1]!.rowCount } }
 

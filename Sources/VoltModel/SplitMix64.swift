@@ -1,0 +1,23 @@
+/// SplitMix64: a small, seedable generator for workloads and property tests (never for anything
+/// that must be unpredictable).
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in 0..<n (modulo bias is negligible for the small n tests and workloads use).
+    public mutating func below(_ n: Int) -> Int {
+        precondition(n > 0, "below(\(n)): n must be positive")
+        return Int(next() % UInt64(n))
+    }
+
+    public mutating func chance(percent: Int) -> Bool { below(100) < percent }
+
+    public mutating func bytes(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8(truncatingIfNeeded: next()) } }
+}
