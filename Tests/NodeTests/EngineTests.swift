@@ -54,6 +54,22 @@ import Testing
         #expect(engine.adHoc("SELECT COUNT(*) FROM ACCOUNT").tables.first?.scalar == .integer(0))
     }
 
+    @Test func aRowForAnotherPartitionIsRefusedAsMispartitioned() {
+        let engine = makeEngine()
+        defer { engine.shutdown() }
+        // Find two keys on different partitions; routing by the first, inserting the second.
+        let first = Int64(0)
+        let home = engine.ring.partition(forKey: .integer(first), type: .bigint)
+        let other = (Int64(1)...).first { engine.ring.partition(forKey: .integer($0), type: .bigint) != home }!
+        let r = engine.call("OPEN_TWO", [.integer(first), .integer(other)])
+        #expect(r.status == .gracefulFailure)
+        #expect(r.statusString?.hasPrefix("Mispartitioned tuple") == true, "\(r.statusString ?? "")")
+        #expect(engine.adHoc("SELECT COUNT(*) FROM ACCOUNT").tables.first?.scalar == .integer(0))
+        let sameHome = ((other + 1)...).first { engine.ring.partition(forKey: .integer($0), type: .bigint) == home }!
+        #expect(engine.call("OPEN_TWO", [.integer(first), .integer(sameHome)]).succeeded)
+        #expect(engine.adHoc("SELECT COUNT(*) FROM ACCOUNT").tables.first?.scalar == .integer(2))
+    }
+
     @Test func multiPartitionFailureOnOnePartitionRollsBackEveryPartition() {
         let engine = makeEngine()
         defer { engine.shutdown() }

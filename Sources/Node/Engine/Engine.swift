@@ -41,8 +41,9 @@ public final class Engine: Sendable {
 
     public init(configuration: Configuration) {
         self.configuration = configuration
-        ring = HashRing(partitionCount: configuration.sitesPerHost)
-        sites = (0..<configuration.sitesPerHost).map { Site(id: SiteID(Int32($0)), partition: PartitionID(Int32($0))) }
+        let ring = HashRing(partitionCount: configuration.sitesPerHost)
+        self.ring = ring
+        sites = (0..<configuration.sitesPerHost).map { Site(id: SiteID(Int32($0)), partition: PartitionID(Int32($0)), ring: ring) }
         for site in sites { site.start() }
         let coordinator = Thread { [self] in coordinatorLoop() }
         coordinator.name = "mp-coordinator"

@@ -24,9 +24,10 @@ public final class Site: @unchecked Sendable {
     private var thread: Thread?
     private let stopped = OneShot<Bool>()
 
-    init(id: SiteID, partition: PartitionID) {
+    init(id: SiteID, partition: PartitionID, ring: HashRing) {
         self.id = id
         self.partition = partition
+        store.ownership = TokenOwnership(ring: ring, partition: partition)
     }
 
     func start() {

@@ -9,6 +9,8 @@ public struct SQLError: Error, Sendable, Equatable, CustomStringConvertible {
         case syntax, unknownTable, unknownColumn, unknownProcedure, unknownIndex, duplicateObject
         case typeMismatch, constraintViolation, valueOutOfRange, planning, wrongParameterCount
         case userAbort, divisionByZero, internalError
+        /// A written row belongs to another partition (VoltDB's "Mispartitioned tuple").
+        case mispartitioned
     }
 
     public var kind: Kind
@@ -37,6 +39,7 @@ public struct SQLError: Error, Sendable, Equatable, CustomStringConvertible {
         case .typeMismatch: .typeMismatch
         case .valueOutOfRange, .valueTooLong: .valueOutOfRange
         case .internalError: .internalError
+        case .mispartitioned: .mispartitioned
         }
         self.init(kind, e.message)
     }

@@ -9,6 +9,16 @@ public final class PartitionStore {
 
     public init() {}
 
+    /// The tokens this partition replica owns, applied to every partitioned table (nil: accept
+    /// every row). The rebalancer changes it as ranges move in and out.
+    public var ownership: TokenOwnership? {
+        didSet { for name in tableNames { apply(ownership, to: tables[name]!) } }
+    }
+
+    private func apply(_ ownership: TokenOwnership?, to table: Table) {
+        table.ownership = table.definition.partitionColumn == nil ? nil : ownership
+    }
+
     public func table(named name: String) -> Table? { tables[name] }
 
     /// Creates an empty table. Its name must be upper-case and not yet used.
@@ -17,6 +27,7 @@ public final class PartitionStore {
         precondition(def.name == def.name.uppercased(), "table name \(def.name) is not upper-case")
         precondition(tables[def.name] == nil, "table \(def.name) already exists")
         let table = Table(definition: def)
+        apply(ownership, to: table)
         tables[def.name] = table
         tableNames.append(def.name)
         tableNames.sort()
@@ -36,6 +47,7 @@ public final class PartitionStore {
     public func attach(_ table: Table) {
         let name = table.definition.name
         precondition(tables[name] == nil, "cannot attach table \(name): the name is in use")
+        apply(ownership, to: table)
         tables[name] = table
         tableNames.append(name)
         tableNames.sort()

@@ -12,6 +12,8 @@ public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible 
         case valueTooLong
         case nullNotAllowed
         case partitionRowLimit
+        /// A row whose partition key hashes to a partition other than the one the table belongs to.
+        case mispartitioned
         case internalError
     }
 

@@ -81,6 +81,14 @@ public final class Table {
     }
 
     public var name: String { definition.name }
+
+    /// The tokens this table's partition owns. Set by the site for partitioned tables; an insert
+    /// (or an update that re-homes a row) whose key hashes elsewhere then fails as mispartitioned
+    /// instead of hiding a row where no single-partition call would look for it.
+    public var ownership: TokenOwnership? {
+        get { store.ownership }
+        set { store.ownership = newValue }
+    }
     public var rowCount: Int { store.rowCount }
 
     /// Deterministic estimate: column storage + var-length arena + indexes. Counts entries, not

@@ -115,6 +115,8 @@ struct TableStorage {
     var ordered: [OrderedIndex] = []
     var orderedByName: [String: Int] = [:]
     var tokenIndex = BlockList<UInt64>()
+    /// Which tokens this partition replica owns; nil accepts every row (replicated tables, tools).
+    var ownership: TokenOwnership?
 
     // MARK: Bookkeeping
 
@@ -282,7 +284,7 @@ struct TableStorage {
         let s = Int(slot)
         for c in 0..<layout.count { writeCell(c, s, row[c]) }
         tokens[s] = computeToken(s)
-        if let error = uniquenessViolation(slot, primaryKeyChanged: true, changes: .all) {
+        if let error = mispartitioned(s) ?? uniquenessViolation(slot, primaryKeyChanged: true, changes: .all) {
             clearCells(s)
             if fromFreeList { freeSlots.append(slot) } else { removeLastSlot() }
             truncateArena(to: arenaMark)
@@ -352,6 +354,13 @@ struct TableStorage {
                               firstCell: first, moreCells: more), in: log)
             log.fold(mutationHash(.update, before: nil, after: rowHash(s)))
         }
+    }
+
+    /// The error for a row whose token this replica does not own, as VoltDB words it.
+    func mispartitioned(_ s: Int) -> StorageError? {
+        guard partitionColumn != nil, let ownership, !ownership.owns(Token(tokens[s])) else { return nil }
+        return StorageError(kind: .mispartitioned,
+                            message: "Mispartitioned tuple in single-partition insert statement: the row's partition key of table \(name) belongs to \(ownership.ring.partition(for: Token(tokens[s]))), not \(ownership.partition)")
     }
 
     /// Whether writing `v` into a cell changes anything an index or key could see. A var-length
