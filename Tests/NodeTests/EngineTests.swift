@@ -187,3 +187,20 @@ import Testing
         #expect(Set(outcomes[0].values.map(\.0)).count > 1, "the script should include failures")
     }
 }
+
+/// The README's engine example, kept true by running it.
+@Suite struct ReadmeExample {
+    @Test func engineExampleFromTheReadme() {
+        let engine = Engine(configuration: .init(sitesPerHost: 2))
+        defer { engine.shutdown() }
+        let ddl = engine.adHoc("""
+            CREATE TABLE KV (K VARCHAR(64) NOT NULL, V VARBINARY(1024), PRIMARY KEY (K));
+            PARTITION TABLE KV ON COLUMN K;
+            CREATE PROCEDURE GET_V PARTITION ON TABLE KV COLUMN K AS SELECT V FROM KV WHERE K = ?;
+            """)
+        #expect(ddl.succeeded, "\(ddl.statusString ?? "")")
+        #expect(engine.call("KV.upsert", [.string("a"), .bytes([1, 2, 3])]).succeeded)
+        #expect(engine.call("GET_V", [.string("a")]).tables.first?.rows == [[.bytes([1, 2, 3])]])
+        #expect(engine.adHoc("SELECT COUNT(*) FROM KV").tables.first?.scalar == .integer(1))
+    }
+}
