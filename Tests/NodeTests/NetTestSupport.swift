@@ -135,10 +135,14 @@ final class NetTestServer: Sendable {
 }
 
 /// A blocking client socket; reads are bounded by poll timeouts.
-final class RawClient {
+final class RawClient: @unchecked Sendable {
+    // SAFETY: used by one thread at a time, except that a test may read on one thread while another
+    // only calls `send`/`sendWithoutBlocking`, which touch nothing but the (immutable) fd.
     let fd: Int32
     let localPort: Int
     private var buffer: [UInt8] = []
+    private var start = 0
+    private var chunk = [UInt8](repeating: 0, count: 65536)
     private var closed = false
 
     init(port: Int, receiveBufferBytes: Int32? = nil) throws {
@@ -218,9 +222,12 @@ final class RawClient {
         var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         let ready = poll(&p, 1, Int32(min(remaining, 1000)))
         if ready == 0 { return true }
-        var chunk = [UInt8](repeating: 0, count: 65536)
         let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
         if n > 0 {
+            if start > 0 && start * 2 >= buffer.count {
+                buffer.removeSubrange(0..<start)
+                start = 0
+            }
             buffer.append(contentsOf: chunk[..<n])
             return true
         }
@@ -233,24 +240,43 @@ final class RawClient {
     func readFrame(timeoutMillis: Int64 = 10_000) throws -> [UInt8] {
         let deadline = monotonicMillis() + timeoutMillis
         while true {
-            if buffer.count >= 4 {
-                let n = Int(buffer[0]) << 24 | Int(buffer[1]) << 16 | Int(buffer[2]) << 8 | Int(buffer[3])
-                if buffer.count >= 4 + n {
-                    let body = Array(buffer[4..<4 + n])
-                    buffer.removeSubrange(0..<4 + n)
-                    return body
-                }
-            }
+            if let body = takeBufferedFrame() { return body }
             guard try fill(deadline: deadline) else { throw NetTestError("server closed the connection while a frame was expected") }
         }
+    }
+
+    /// A complete frame body already received, if any.
+    func takeBufferedFrame() -> [UInt8]? {
+        guard buffer.count - start >= 4 else { return nil }
+        let n = Int(buffer[start]) << 24 | Int(buffer[start + 1]) << 16 | Int(buffer[start + 2]) << 8 | Int(buffer[start + 3])
+        guard buffer.count - start >= 4 + n else { return nil }
+        let body = Array(buffer[start + 4..<start + 4 + n])
+        start += 4 + n
+        return body
+    }
+
+    /// Waits for at least one frame, then returns how many complete frames arrived (discarding them).
+    func readAvailableFrames(timeoutMillis: Int64 = 10_000) throws -> Int {
+        let deadline = monotonicMillis() + timeoutMillis
+        var count = 0
+        while count == 0 {
+            while takeBufferedFrame() != nil { count += 1 }
+            if count == 0 {
+                guard try fill(deadline: deadline) else { throw NetTestError("server closed the connection while frames were expected") }
+            }
+        }
+        return count
     }
 
     /// Waits for the server to close; returns the bytes that arrived before the close.
     func readUntilClosed(timeoutMillis: Int64 = 10_000) throws -> [UInt8] {
         let deadline = monotonicMillis() + timeoutMillis
         while try fill(deadline: deadline) {}
-        defer { buffer = [] }
-        return buffer
+        defer {
+            buffer = []
+            start = 0
+        }
+        return Array(buffer[start...])
     }
 
     /// One request, one answer.
