@@ -23,9 +23,9 @@ extension NetTests {
             return b
         }
 
-        let slow = try RawClient(port: server.port, receiveBufferBytes: 16 * 1024)
+        let slow = try NetRawClient(port: server.port, receiveBufferBytes: 16 * 1024)
         try slow.send(netFrame(body(0)))
-        try waitUntil("the server registered the slow client") { server.recorder.connection(clientPort: slow.localPort) != nil }
+        try netWaitUntil("the server registered the slow client") { server.recorder.connection(clientPort: slow.localPort) != nil }
         let connection = try #require(server.recorder.connection(clientPort: slow.localPort))
 
         // Pipeline 64 frames at a time without blocking until the server stops reading and every
@@ -33,10 +33,10 @@ extension NetTests {
         var sentBytes = frameBytes
         var pendingChunk: [UInt8] = []
         var nextSequence = 1
-        let deadline = monotonicMillis() + 30_000
+        let deadline = netMonotonicMillis() + 30_000
         var stalledSince: Int64?
         while true {
-            guard monotonicMillis() < deadline else { throw NetTestError("the slow client never stalled") }
+            guard netMonotonicMillis() < deadline else { throw NetTestError("the slow client never stalled") }
             if pendingChunk.isEmpty {
                 for _ in 0..<64 {
                     pendingChunk += netFrame(body(nextSequence))
@@ -51,9 +51,9 @@ extension NetTests {
                 continue
             }
             if connection.isReadingPausedForOutput {
-                let since = stalledSince ?? monotonicMillis()
+                let since = stalledSince ?? netMonotonicMillis()
                 stalledSince = since
-                if monotonicMillis() - since > 300 { break }
+                if netMonotonicMillis() - since > 300 { break }
             }
             var p = pollfd(fd: slow.fd, events: Int16(POLLOUT), revents: 0)
             _ = poll(&p, 1, 20)
@@ -67,12 +67,12 @@ extension NetTests {
         #expect(connection.pendingOutputBytes <= high + frameBytes)
 
         // Meanwhile another client is served at once.
-        let other = try RawClient(port: server.port)
+        let other = try NetRawClient(port: server.port)
         var slowest: Int64 = 0
         for i in 0..<100 {
-            let started = monotonicMillis()
+            let started = netMonotonicMillis()
             #expect(try other.roundTrip([UInt8(i)], timeoutMillis: 5_000) == [UInt8(i)])
-            slowest = max(slowest, monotonicMillis() - started)
+            slowest = max(slowest, netMonotonicMillis() - started)
         }
         print("back-pressure: 100 round trips of another client, slowest \(slowest) ms")
         #expect(connection.peakPendingOutputBytes == peak)
@@ -100,7 +100,7 @@ extension NetTests {
         try slow.send(Array(completion))
         #expect(reader.wait(timeout: .now() + 30) == .success)
         #expect(outOfOrder.withLock { $0 } == nil)
-        try waitUntil("the server resumed reading") { !connection.isReadingPausedForOutput }
+        try netWaitUntil("the server resumed reading") { !connection.isReadingPausedForOutput }
         #expect(connection.peakPendingOutputBytes <= high + frameBytes)
         #expect(server.recorder.framesReceived == expectedFrames + 100)
     }

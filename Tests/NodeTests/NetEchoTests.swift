@@ -28,7 +28,7 @@ extension NetTests {
         defer { server.shutdown() }
         let port = server.port
         let connections = 6, framesPerConnection = 3000
-        try onThreads(connections) { index in
+        try netOnThreads(connections) { index in
             var rng = NetRandom(seed: 0x5EED_0000 + UInt64(index))
             var requests: [[UInt8]] = []
             var stream: [UInt8] = []
@@ -40,7 +40,7 @@ extension NetTests {
             // One empty frame too: a zero-length body is a valid frame.
             requests.append([])
             stream += netFrame([])
-            let client = try RawClient(port: port)
+            let client = try NetRawClient(port: port)
             try client.sendInRandomChunks(stream, maxChunk: 3000, using: &rng)
             for (i, expected) in requests.enumerated() {
                 let answer = try client.readFrame()
@@ -49,7 +49,7 @@ extension NetTests {
                 }
             }
         }
-        try waitUntil("every connection closed on the server") { server.recorder.closes.count == connections }
+        try netWaitUntil("every connection closed on the server") { server.recorder.closes.count == connections }
         let ids = server.recorder.connections.map(\.id)
         #expect(Set(ids).count == connections)
         #expect(ids.allSatisfy { $0.rawValue >= 1 && $0.rawValue <= Int64(connections) })
@@ -75,7 +75,7 @@ extension NetTests {
         })
         defer { server.shutdown() }
         let port = server.port
-        try onThreads(4) { index in
+        try netOnThreads(4) { index in
             var rng = NetRandom(seed: 0xF00D + UInt64(index))
             var expected: [[UInt8]: Int] = [:]
             var stream: [UInt8] = []
@@ -86,13 +86,13 @@ extension NetTests {
                 expected[body, default: 0] += body[0] == 1 ? 2 : 1
                 stream += netFrame(body)
             }
-            let client = try RawClient(port: port)
+            let client = try NetRawClient(port: port)
             try client.sendInRandomChunks(stream, maxChunk: 1500, using: &rng)
             var received: [[UInt8]: Int] = [:]
             for _ in 0..<expected.values.reduce(0, +) { received[try client.readFrame(), default: 0] += 1 }
             guard received == expected else { throw NetTestError("connection \(index): answers differ from requests") }
         }
-        try waitUntil("every connection closed on the server") { server.recorder.closes.count == 4 }
+        try netWaitUntil("every connection closed on the server") { server.recorder.closes.count == 4 }
 
         // Writes to a closed connection, from another thread, are refused and counted.
         let closed = server.recorder.connections[0]
@@ -135,7 +135,7 @@ extension NetTests {
             expected[body, default: 0] += 1
             stream += netFrame(body)
         }
-        let client = try RawClient(port: server.port)
+        let client = try NetRawClient(port: server.port)
         try client.send(stream)
         var received: [[UInt8]: Int] = [:]
         for _ in 0..<1000 { received[try client.readFrame(), default: 0] += 1 }
@@ -148,14 +148,14 @@ extension NetTests {
     func halfClose() throws {
         let server = try NetTestServer(loops: 1)
         defer { server.shutdown() }
-        let client = try RawClient(port: server.port)
+        let client = try NetRawClient(port: server.port)
         var stream: [UInt8] = []
         for i in 0..<50 { stream += netFrame([UInt8(i)]) }
         try client.send(stream)
         client.shutdownWrite()
         let rest = try client.readUntilClosed()
         #expect(rest.count == 50 * 5)
-        try waitUntil("the server saw the close") { server.recorder.closes.count == 1 }
+        try netWaitUntil("the server saw the close") { server.recorder.closes.count == 1 }
         #expect(server.recorder.closes[0].reason == .peerClosed)
     }
 
@@ -163,7 +163,7 @@ extension NetTests {
     func closeFromAnotherThread() throws {
         let server = try NetTestServer(loops: 2)
         defer { server.shutdown() }
-        let client = try RawClient(port: server.port)
+        let client = try NetRawClient(port: server.port)
         #expect(try client.roundTrip([1, 2, 3]) == [1, 2, 3])
         let connection = try #require(server.recorder.connection(clientPort: client.localPort))
         let done = DispatchSemaphore(value: 0)
@@ -176,7 +176,7 @@ extension NetTests {
         #expect(!connection.isOpen)
         #expect(connection.write(frame: netFrame([4])) == false)
         _ = try client.readUntilClosed()
-        try waitUntil("the close reached the handler") { server.recorder.closes.count == 1 }
+        try netWaitUntil("the close reached the handler") { server.recorder.closes.count == 1 }
         #expect(server.recorder.closes.map(\.reason) == [.closedLocally])
         #expect(server.listener.connectionCount == 0)
     }
@@ -186,11 +186,11 @@ extension NetTests {
         let server = try NetTestServer(loops: 1)
         defer { server.shutdown() }
         #expect(server.port > 0 && server.port < 65536)
-        let client = try RawClient(port: server.port)
+        let client = try NetRawClient(port: server.port)
         #expect(try client.roundTrip([7]) == [7])
         server.listener.close()
-        try waitUntil("the listener closed") { !server.listener.isListening }
-        #expect(throws: NetTestError.self) { _ = try RawClient(port: server.port) }
+        try netWaitUntil("the listener closed") { !server.listener.isListening }
+        #expect(throws: NetTestError.self) { _ = try NetRawClient(port: server.port) }
         // Open connections survive the listener.
         #expect(try client.roundTrip([8]) == [8])
     }

@@ -27,24 +27,24 @@ extension NetTests {
         if idleCount < 1_000 { print("idle connections: RLIMIT_NOFILE is \(limit), using \(idleCount) connections") }
         let server = try NetTestServer(loops: 2)
         defer { server.shutdown() }
-        var idle: [RawClient] = []
+        var idle: [NetRawClient] = []
         defer { for client in idle { client.close() } }
-        for _ in 0..<idleCount { idle.append(try RawClient(port: server.port)) }
-        try waitUntil("the server accepted every idle connection") { server.listener.connectionCount == idleCount }
+        for _ in 0..<idleCount { idle.append(try NetRawClient(port: server.port)) }
+        try netWaitUntil("the server accepted every idle connection") { server.listener.connectionCount == idleCount }
 
-        let active = try RawClient(port: server.port)
+        let active = try NetRawClient(port: server.port)
         var slowest: Int64 = 0
         for i in 0..<500 {
-            let started = monotonicMillis()
+            let started = netMonotonicMillis()
             let body = [UInt8(i & 0xff), UInt8(i >> 8)]
             #expect(try active.roundTrip(body, timeoutMillis: 5_000) == body)
-            slowest = max(slowest, monotonicMillis() - started)
+            slowest = max(slowest, netMonotonicMillis() - started)
         }
         print("idle connections: \(idleCount) idle, 500 round trips of an active client, slowest \(slowest) ms")
         #expect(server.recorder.connections.count == idleCount + 1)
 
         for client in idle { client.close() }
-        try waitUntil("the server saw every idle connection close") { server.listener.connectionCount == 1 }
+        try netWaitUntil("the server saw every idle connection close") { server.listener.connectionCount == 1 }
         #expect(server.recorder.closes.count == idleCount)
         #expect(try active.roundTrip([1]) == [1])
     }
@@ -58,11 +58,11 @@ extension NetTests {
             return tooMany
         })
         defer { server.shutdown() }
-        var admitted = try (0..<3).map { _ in try RawClient(port: server.port) }
-        try waitUntil("three connections open") { server.listener.connectionCount == 3 }
+        var admitted = try (0..<3).map { _ in try NetRawClient(port: server.port) }
+        try netWaitUntil("three connections open") { server.listener.connectionCount == 3 }
         for client in admitted { #expect(try client.roundTrip([3]) == [3]) }
 
-        let refused = try RawClient(port: server.port)
+        let refused = try NetRawClient(port: server.port)
         try refused.send(netFrame([1, 2, 3]))  // e.g. its login, which the server discards
         #expect(try refused.readFrame() == [0, 1])
         #expect(try refused.readUntilClosed().isEmpty)
@@ -71,8 +71,8 @@ extension NetTests {
         #expect(server.recorder.connections.count == 3)
 
         admitted.removeFirst().close()
-        try waitUntil("the closed connection freed its slot") { server.listener.connectionCount == 2 }
-        let next = try RawClient(port: server.port)
+        try netWaitUntil("the closed connection freed its slot") { server.listener.connectionCount == 2 }
+        let next = try NetRawClient(port: server.port)
         #expect(try next.roundTrip([4]) == [4])
         #expect(server.listener.connectionCount == 3)
         #expect(server.listener.rejectedConnectionCount == 1)
@@ -83,10 +83,10 @@ extension NetTests {
         let server = try NetTestServer(loops: 2)
         var shutDown = false
         defer { if !shutDown { server.shutdown() } }
-        let clients = try (0..<10).map { _ in try RawClient(port: server.port) }
+        let clients = try (0..<10).map { _ in try NetRawClient(port: server.port) }
         for client in clients { #expect(try client.roundTrip([1]) == [1]) }
         try clients[0].send([0, 0, 0, 100, 1, 2])  // half a frame
-        try waitUntil("ten connections open") { server.listener.connectionCount == 10 }
+        try netWaitUntil("ten connections open") { server.listener.connectionCount == 10 }
         let connections = server.recorder.connections
 
         let finished = DispatchSemaphore(value: 0)
@@ -107,7 +107,7 @@ extension NetTests {
         for connection in connections { #expect(connection.write(frame: netFrame([2])) == false) }
         #expect(server.group.loops[0].execute {} == false)
         server.shutdown()  // idempotent
-        #expect(throws: NetTestError.self) { _ = try RawClient(port: server.port) }
+        #expect(throws: NetTestError.self) { _ = try NetRawClient(port: server.port) }
     }
 
     @Test("tasks run in submission order on the loop thread; timers fire once, unless cancelled")
@@ -120,7 +120,7 @@ extension NetTests {
 
         let ran = Mutex<[(Int, Int)]>([])
         let offLoop = Atomic<Int>(0)
-        try onThreads(4) { thread in
+        try netOnThreads(4) { thread in
             for i in 0..<500 {
                 let accepted = loop.execute {
                     if !loop.inEventLoop { offLoop.wrappingAdd(1, ordering: .relaxed) }
@@ -129,7 +129,7 @@ extension NetTests {
                 #expect(accepted)
             }
         }
-        try waitUntil("2,000 tasks ran") { ran.withLock { $0.count } == 2_000 }
+        try netWaitUntil("2,000 tasks ran") { ran.withLock { $0.count } == 2_000 }
         let ranOffLoop = offLoop.load(ordering: .relaxed)
         #expect(ranOffLoop == 0)
         let order = ran.withLock { $0 }
@@ -138,10 +138,10 @@ extension NetTests {
         }
 
         let fired = Mutex<[String]>([])
-        let start = monotonicMillis()
+        let start = netMonotonicMillis()
         let firedAt = Mutex<Int64>(0)
         loop.schedule(afterMillis: 30) {
-            firedAt.withLock { $0 = monotonicMillis() }
+            firedAt.withLock { $0 = netMonotonicMillis() }
             fired.withLock { $0.append("30") }
         }
         let cancelled = loop.schedule(afterMillis: 10) { fired.withLock { $0.append("cancelled") } }
@@ -150,7 +150,7 @@ extension NetTests {
             // Scheduled from the loop thread itself.
             loop.schedule(afterMillis: 50) { fired.withLock { $0.append("50") } }
         }
-        try waitUntil("the last timer fired") { fired.withLock { $0.contains("50") } }
+        try netWaitUntil("the last timer fired") { fired.withLock { $0.contains("50") } }
         #expect(fired.withLock { $0 } == ["30", "50"])
         #expect(firedAt.withLock { $0 } - start >= 30)
         #expect(cancelled.isCancelled)

@@ -13,17 +13,17 @@ struct NetTestError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-func monotonicMillis() -> Int64 {
+func netMonotonicMillis() -> Int64 {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
 }
 
 /// Waits until `condition` holds, checking every millisecond, for at most `timeoutMillis`.
-func waitUntil(_ what: String, timeoutMillis: Int64 = 10_000, _ condition: () -> Bool) throws {
-    let deadline = monotonicMillis() + timeoutMillis
+func netWaitUntil(_ what: String, timeoutMillis: Int64 = 10_000, _ condition: () -> Bool) throws {
+    let deadline = netMonotonicMillis() + timeoutMillis
     while !condition() {
-        if monotonicMillis() > deadline { throw NetTestError("timed out after \(timeoutMillis) ms waiting for \(what)") }
+        if netMonotonicMillis() > deadline { throw NetTestError("timed out after \(timeoutMillis) ms waiting for \(what)") }
         usleep(1000)
     }
 }
@@ -83,12 +83,12 @@ final class NetRecorder: Sendable {
     }
 }
 
-typealias FrameAction = @Sendable (Connection, ArraySlice<UInt8>) -> Void
+typealias NetFrameAction = @Sendable (Connection, ArraySlice<UInt8>) -> Void
 
-final class RecordingHandler: ConnectionHandler {
+final class NetRecordingHandler: ConnectionHandler {
     let recorder: NetRecorder
-    let action: FrameAction
-    init(recorder: NetRecorder, action: @escaping FrameAction) {
+    let action: NetFrameAction
+    init(recorder: NetRecorder, action: @escaping NetFrameAction) {
         self.recorder = recorder
         self.action = action
     }
@@ -101,7 +101,7 @@ final class RecordingHandler: ConnectionHandler {
 }
 
 /// Answers every frame with the same body, on the loop thread.
-let echoOnLoop: FrameAction = { connection, body in connection.write(frame: netFrame(body)) }
+let netEchoOnLoop: NetFrameAction = { connection, body in connection.write(frame: netFrame(body)) }
 
 /// A listener on 127.0.0.1:0 with a recording handler.
 final class NetTestServer: Sendable {
@@ -112,7 +112,7 @@ final class NetTestServer: Sendable {
     init(loops: Int = 2,
          configure: (inout NetConfiguration) -> Void = { _ in },
          onRejected: @escaping @Sendable (String) -> [UInt8] = { _ in [] },
-         onFrame: @escaping FrameAction = echoOnLoop) throws {
+         onFrame: @escaping NetFrameAction = netEchoOnLoop) throws {
         let recorder = NetRecorder()
         var configuration = NetConfiguration(log: { line in recorder.log(line) })
         configure(&configuration)
@@ -120,7 +120,7 @@ final class NetTestServer: Sendable {
         do {
             listener = try TCPListener(host: "127.0.0.1", port: 0, group: group, configuration: configuration,
                                        onRejected: onRejected) { _ in
-                RecordingHandler(recorder: recorder, action: onFrame)
+                NetRecordingHandler(recorder: recorder, action: onFrame)
             }
         } catch {
             group.shutdown()
@@ -135,7 +135,7 @@ final class NetTestServer: Sendable {
 }
 
 /// A blocking client socket; reads are bounded by poll timeouts.
-final class RawClient: @unchecked Sendable {
+final class NetRawClient: @unchecked Sendable {
     // SAFETY: used by one thread at a time, except that a test may read on one thread while another
     // only calls `send`/`sendWithoutBlocking`, which touch nothing but the (immutable) fd.
     let fd: Int32
@@ -217,7 +217,7 @@ final class RawClient: @unchecked Sendable {
 
     /// Receives into the buffer; false on end-of-file or reset.
     private func fill(deadline: Int64) throws -> Bool {
-        let remaining = deadline - monotonicMillis()
+        let remaining = deadline - netMonotonicMillis()
         guard remaining > 0 else { throw NetTestError("client read timed out") }
         var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         let ready = poll(&p, 1, Int32(min(remaining, 1000)))
@@ -238,7 +238,7 @@ final class RawClient: @unchecked Sendable {
 
     /// The next frame body from the server.
     func readFrame(timeoutMillis: Int64 = 10_000) throws -> [UInt8] {
-        let deadline = monotonicMillis() + timeoutMillis
+        let deadline = netMonotonicMillis() + timeoutMillis
         while true {
             if let body = takeBufferedFrame() { return body }
             guard try fill(deadline: deadline) else { throw NetTestError("server closed the connection while a frame was expected") }
@@ -257,7 +257,7 @@ final class RawClient: @unchecked Sendable {
 
     /// Waits for at least one frame, then returns how many complete frames arrived (discarding them).
     func readAvailableFrames(timeoutMillis: Int64 = 10_000) throws -> Int {
-        let deadline = monotonicMillis() + timeoutMillis
+        let deadline = netMonotonicMillis() + timeoutMillis
         var count = 0
         while count == 0 {
             while takeBufferedFrame() != nil { count += 1 }
@@ -270,7 +270,7 @@ final class RawClient: @unchecked Sendable {
 
     /// Waits for the server to close; returns the bytes that arrived before the close.
     func readUntilClosed(timeoutMillis: Int64 = 10_000) throws -> [UInt8] {
-        let deadline = monotonicMillis() + timeoutMillis
+        let deadline = netMonotonicMillis() + timeoutMillis
         while try fill(deadline: deadline) {}
         defer {
             buffer = []
@@ -288,7 +288,7 @@ final class RawClient: @unchecked Sendable {
 
 /// Runs `body(0..<count)` on `count` threads and waits for all of them (bounded); rethrows the
 /// first error.
-func onThreads(_ count: Int, timeoutMillis: Int64 = 60_000, _ body: @escaping @Sendable (Int) throws -> Void) throws {
+func netOnThreads(_ count: Int, timeoutMillis: Int64 = 60_000, _ body: @escaping @Sendable (Int) throws -> Void) throws {
     let failures = Mutex<[String]>([])
     let done = DispatchSemaphore(value: 0)
     for i in 0..<count {

@@ -127,7 +127,8 @@ public final class Connection: @unchecked Sendable {
     }
 
     /// Stops reading, sends what is queued, then closes. Writes keep being accepted until the queue
-    /// is found empty (so answers to calls still in flight go out if they arrive before that).
+    /// is found empty (so answers to calls still in flight go out if they arrive before that). It
+    /// waits as long as the peer takes to read; bound it with `eventLoop.schedule` and `close()`.
     public func closeAfterFlush() {
         onLoop { c in
             guard c.state == .open else { return }
