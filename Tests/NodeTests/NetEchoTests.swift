@@ -81,8 +81,7 @@ extension NetTests {
             var stream: [UInt8] = []
             for sequence in 0..<2000 {
                 // First byte 1 asks for the answer twice, through write(frames:).
-                var body = [UInt8(sequence % 7 == 0 ? 1 : 0)] + requestBody(connection: index, sequence: sequence, using: &rng)
-                body[0] = sequence % 7 == 0 ? 1 : 0
+                let body = [UInt8(sequence % 7 == 0 ? 1 : 0)] + requestBody(connection: index, sequence: sequence, using: &rng)
                 expected[body, default: 0] += body[0] == 1 ? 2 : 1
                 stream += netFrame(body)
             }

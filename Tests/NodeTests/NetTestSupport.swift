@@ -298,9 +298,9 @@ func netOnThreads(_ count: Int, timeoutMillis: Int64 = 60_000, _ body: @escaping
         }
         thread.start()
     }
+    let deadline = DispatchTime.now() + .milliseconds(Int(timeoutMillis))
     for _ in 0..<count {
-        let remaining = max(0, timeoutMillis - 0)
-        guard done.wait(timeout: .now() + .milliseconds(Int(remaining))) == .success else {
+        guard done.wait(timeout: deadline) == .success else {
             throw NetTestError("a client thread did not finish within \(timeoutMillis) ms")
         }
     }
