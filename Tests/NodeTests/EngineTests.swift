@@ -204,3 +204,41 @@ import Testing
         #expect(engine.adHoc("SELECT COUNT(*) FROM KV").tables.first?.scalar == .integer(1))
     }
 }
+
+/// System work (bulk loads and the like) runs as real transactions.
+@Suite struct EngineSystemWork {
+    @Test func singlePartitionWorkRollsBackOnError() {
+        let engine = Engine(configuration: .init(sitesPerHost: 2))
+        defer { engine.shutdown() }
+        #expect(engine.adHoc("CREATE TABLE R (A INTEGER NOT NULL PRIMARY KEY);").succeeded)
+        let p = engine.partitions[1]
+        let outcome = OneShot<InvocationResult>()
+        engine.runSinglePartition(on: p, { store, log, _ throws(SQLError) in
+            let t = store.table(named: "R")!
+            do throws(StorageError) {
+                try t.insert([.integer(1)], log: log)
+                try t.insert([.integer(1)], log: log)
+            } catch { throw SQLError(storage: error) }
+            return []
+        }, completion: { outcome.set($0) })
+        let r = outcome.wait()
+        #expect(r.status == .gracefulFailure)
+        #expect(engine.onEverySite { _, store in store.table(named: "R")!.rowCount } == [0, 0])
+    }
+
+    @Test func multiPartitionWorkReachesEverySite() {
+        let engine = Engine(configuration: .init(sitesPerHost: 3))
+        defer { engine.shutdown() }
+        #expect(engine.adHoc("CREATE TABLE R (A INTEGER NOT NULL PRIMARY KEY);").succeeded)
+        let outcome = OneShot<InvocationResult>()
+        engine.runMultiPartition({ mp, _ throws(SQLError) in
+            let counts = try mp.runOnEveryPartition { store, log, _ throws(SQLError) in
+                do throws(StorageError) { try store.table(named: "R")!.insert([.integer(7)], log: log) } catch { throw SQLError(storage: error) }
+                return .modifiedTuples(1)
+            }
+            return [.modifiedTuples(Int64(counts.count))]
+        }, completion: { outcome.set($0) })
+        #expect(outcome.wait().tables.first?.scalar == .integer(3))
+        #expect(engine.onEverySite { _, store in store.table(named: "R")!.rowCount } == [1, 1, 1])
+    }
+}

@@ -169,7 +169,7 @@ public final class Engine: Sendable {
 
     // MARK: Submission
 
-    private func stamp() -> ExecutionContext {
+    func stamp() -> ExecutionContext {
         ExecutionContext(transactionID: nextTransactionID.wrappingAdd(1, ordering: .relaxed).oldValue,
                          timestampMicros: configuration.clock())
     }
@@ -182,7 +182,7 @@ public final class Engine: Sendable {
         }
     }
 
-    private func submitMulti(_ work: CoordinatorRequest.Work, completion: @escaping @Sendable (InvocationResult) -> Void) {
+    func submitMulti(_ work: CoordinatorRequest.Work, completion: @escaping @Sendable (InvocationResult) -> Void) {
         barrierLock.withLock { _ in
             let txn = MultiPartitionTransaction(context: stamp(), partitions: partitions)
             guard coordinatorQueue.push(CoordinatorRequest(txn: txn, work: work, completion: completion)) else {
@@ -232,6 +232,11 @@ public final class Engine: Sendable {
                 let hash = txn.finish(commit: true)
                 request.completion(InvocationResult(status: .success, tables: tables, determinismHash: hash,
                                                     transactionID: transactionID))
+            case .custom(let work):
+                let tables = try work(context, txn.context)
+                let hash = txn.finish(commit: true)
+                request.completion(InvocationResult(status: .success, tables: tables, determinismHash: hash,
+                                                    transactionID: transactionID))
             case .schema(let ddl):
                 let (newCatalog, changes) = try catalog.applying(ddl: ddl)
                 try context.applySchema(changes, catalog: newCatalog)
@@ -251,6 +256,8 @@ struct CoordinatorRequest: Sendable {
     enum Work: Sendable {
         case procedure(CompiledProcedure, [Value])
         case schema(String)
+        /// System work (bulk loads of replicated tables, later rebalancing steps) as an MP transaction.
+        case custom(@Sendable (MultiPartitionContext, ExecutionContext) throws(SQLError) -> [ResultTable])
     }
 
     let txn: MultiPartitionTransaction
