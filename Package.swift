@@ -20,7 +20,9 @@ let package = Package(
         .target(name: "VoltModel"),
         .target(name: "Rebalancer", dependencies: ["VoltModel"]),
         .target(name: "VoltWire", dependencies: ["VoltModel"]),
-        .target(name: "Node", dependencies: ["VoltModel", "Rebalancer", "VoltWire"]),
+        // Linux calls (epoll, eventfd, accept4) that the Glibc module does not expose.
+        .target(name: "CLinux"),
+        .target(name: "Node", dependencies: ["CLinux", "VoltModel", "Rebalancer", "VoltWire"]),
         .target(name: "VoltCLI"),
         .executableTarget(name: "voltctl", dependencies: ["Node", "VoltModel", "Rebalancer", "VoltCLI", "VoltWire"]),
         .testTarget(name: "VoltModelTests", dependencies: ["VoltModel"]),

@@ -91,7 +91,6 @@ public final class EventLoop: @unchecked Sendable {
 
     /// Creates the epoll instance and the eventfd, and starts the thread.
     public init() throws(NetError) {
-        guard LinuxCalls.isAvailable else { throw NetError("dlsym epoll_create1/epoll_ctl/epoll_wait/eventfd/accept4", errno: ENOSYS) }
         let ep = LinuxCalls.create()
         guard ep >= 0 else { throw NetError("epoll_create1", errno: errno) }
         let ev = LinuxCalls.makeEventFD()
@@ -267,22 +266,20 @@ public final class EventLoop: @unchecked Sendable {
     // MARK: The loop
 
     private func run() {
-        let eventCapacity = 256
-        let events = UnsafeMutablePointer<LinuxCalls.Event>.allocate(capacity: eventCapacity)
-        defer { events.deallocate() }
+        let buffer = LinuxCalls.EventBuffer(capacity: 256)
         while true {
-            let n = LinuxCalls.wait(epollFD, events, capacity: Int32(eventCapacity), timeoutMillis: waitTimeoutMillis())
+            let n = LinuxCalls.wait(epollFD, buffer, timeoutMillis: waitTimeoutMillis())
             if n < 0 {
                 precondition(errno == EINTR, "epoll_wait failed: errno \(errno)")
                 continue
             }
             for i in 0..<Int(n) {
-                let token = events[i].data
+                let token = buffer.data[i]
                 if token == 0 {
                     var counter: UInt64 = 0
                     _ = Glibc.read(eventFD, &counter, 8)
                 } else {
-                    registrations[token]?.handleEvents(events[i].events)
+                    registrations[token]?.handleEvents(buffer.events[i])
                 }
             }
             flushScheduledConnections()

@@ -1,0 +1,1 @@
+// CLinux is header-only; SwiftPM needs one source file in a C target.
