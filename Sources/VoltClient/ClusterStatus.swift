@@ -33,6 +33,18 @@ public struct ClusterStatus: Sendable, Equatable {
         public var state: String?
         public var uptime: String?
         public var version: String?
+
+        public init(id: Int, hostname: String?, address: String?, clientPort: Int?, adminPort: Int?, state: String?,
+                    uptime: String?, version: String?) {
+            self.id = id
+            self.hostname = hostname
+            self.address = address
+            self.clientPort = clientPort
+            self.adminPort = adminPort
+            self.state = state
+            self.uptime = uptime
+            self.version = version
+        }
     }
 
     public struct Partition: Sendable, Equatable {
@@ -41,6 +53,12 @@ public struct ClusterStatus: Sendable, Equatable {
         public var leaderHost: Int?
         /// Hosts of every replica, leader included, ascending.
         public var replicaHosts: [Int]
+
+        public init(id: Int, leaderHost: Int?, replicaHosts: [Int]) {
+            self.id = id
+            self.leaderHost = leaderHost
+            self.replicaHosts = replicaHosts
+        }
     }
 
     public struct Table: Sendable, Equatable {
@@ -54,6 +72,15 @@ public struct ClusterStatus: Sendable, Equatable {
         public var rows: Int64?
         /// Partitions that reported the table.
         public var partitions: Int?
+
+        public init(name: String, type: String?, partitionColumn: String?, isReplicated: Bool, rows: Int64?, partitions: Int?) {
+            self.name = name
+            self.type = type
+            self.partitionColumn = partitionColumn
+            self.isReplicated = isReplicated
+            self.rows = rows
+            self.partitions = partitions
+        }
     }
 
     public var clusterState: String?

@@ -48,6 +48,13 @@ public final class SQLSession {
         /// Set when the connection broke; the script stopped there.
         public var connectionLost: String?
         public var quit: Bool
+
+        public init(statements: Int, failures: Int, connectionLost: String?, quit: Bool) {
+            self.statements = statements
+            self.failures = failures
+            self.connectionLost = connectionLost
+            self.quit = quit
+        }
     }
 
     public let formatter: SQLResultFormatter
