@@ -108,10 +108,10 @@ public enum EmbeddedKVBenchmark {
         var latency = LatencyHistogram()
         var gets = 0, puts = 0, failures = 0
         for lane in driver.lanes.all() {
-            latency.merge(lane.histogram)
-            gets += lane.gets
-            puts += lane.puts
-            failures += lane.failures
+            latency.merge(lane.state.pointee.histogram)
+            gets += lane.state.pointee.gets
+            puts += lane.state.pointee.puts
+            failures += lane.state.pointee.failures
         }
         let seconds = options.durationSeconds
         let ops = gets + puts
@@ -146,6 +146,22 @@ public enum EmbeddedKVBenchmark {
         // by the benchmark thread after `Driver.done` is set, which every completion's writes
         // happen before (each completion that stops decrements `outstanding` with release
         // ordering; the last one, acquiring, sets `done`).
+        // The counters sit behind a pointer rather than in stored `var`s, so recording pays no
+        // dynamic exclusivity checks; ownership by one thread already rules out overlap.
+        let state: UnsafeMutablePointer<LaneState>
+
+        init() {
+            state = .allocate(capacity: 1)
+            state.initialize(to: LaneState())
+        }
+
+        deinit {
+            state.deinitialize(count: 1)
+            state.deallocate()
+        }
+    }
+
+    struct LaneState {
         var histogram = LatencyHistogram()
         var gets = 0
         var puts = 0
@@ -185,9 +201,8 @@ public enum EmbeddedKVBenchmark {
         // SAFETY: between issuing a call and its completion nothing touches a slot; the completion
         // runs on the site thread after the site queue's mutex handed it the call, which orders it
         // after the issuing thread's writes. So exactly one thread uses a slot at any time.
-        var rng: SplitMix64
-        var isGet = false
-        var started: UInt64 = 0
+        /// Behind a pointer, like `Lane.state`, to avoid dynamic exclusivity checks.
+        let state: UnsafeMutablePointer<SlotState>
         /// The slot's own copy of the PUT value: a buffer shared by every slot would have its
         /// reference count changed by both site threads on every PUT.
         let value: Value
@@ -195,10 +210,22 @@ public enum EmbeddedKVBenchmark {
         var completion: (@Sendable (InvocationResult) -> Void)?
 
         init(rng: SplitMix64, value: [UInt8]) {
-            self.rng = rng
+            state = .allocate(capacity: 1)
+            state.initialize(to: SlotState(rng: rng))
             // A fresh buffer, not a reference to the caller's.
             self.value = .bytes(value.withUnsafeBufferPointer { Array($0) })
         }
+
+        deinit {
+            state.deinitialize(count: 1)
+            state.deallocate()
+        }
+    }
+
+    struct SlotState {
+        var rng: SplitMix64
+        var isGet = false
+        var started: UInt64 = 0
     }
 
     /// An unretained reference for the completions (see `Driver.init`).
@@ -256,11 +283,12 @@ public enum EmbeddedKVBenchmark {
         /// probability `getRatio`, timed from `now`.
         @inline(__always)
         private func issue(_ slot: Slot, at now: UInt64) {
-            let r = slot.rng.next()
+            let state = slot.state
+            let r = state.pointee.rng.next()
             let isGet = Double(r >> 11) / Double(1 << 53) < getRatio
-            let key = keys[Int(slot.rng.next() % UInt64(keys.count))]
-            slot.isGet = isGet
-            slot.started = now
+            let key = keys[Int(state.pointee.rng.next() % UInt64(keys.count))]
+            state.pointee.isGet = isGet
+            state.pointee.started = now
             if isGet {
                 engine.invoke(select, [key], completion: slot.completion!)
             } else {
@@ -272,11 +300,18 @@ public enum EmbeddedKVBenchmark {
         /// completion time doubles as the next call's submission time: it is issued right away.
         private func complete(_ slot: Slot, _ result: InvocationResult) {
             let now = monotonicNanos()
-            let started = slot.started
+            let started = slot.state.pointee.started
             if started >= warmupEnd && now <= end {
                 lanes.withCurrent { lane in
-                    lane.histogram.recordNanos(Int(now - started))
-                    if !result.succeeded { lane.failures += 1 } else if slot.isGet { lane.gets += 1 } else { lane.puts += 1 }
+                    let counts = lane.state
+                    counts.pointee.histogram.recordNanos(Int(now - started))
+                    if !result.succeeded {
+                        counts.pointee.failures += 1
+                    } else if slot.state.pointee.isGet {
+                        counts.pointee.gets += 1
+                    } else {
+                        counts.pointee.puts += 1
+                    }
                 }
             }
             if now < end {

@@ -18,24 +18,33 @@ import Darwin
 /// built on one thread and consumed on another, and every extra reference-count change on an
 /// object both threads touch is a cache-line transfer.
 public final class BlockingQueue<Element>: @unchecked Sendable {
-    // SAFETY: every stored property below is read and written only while holding `mutex`; elements
-    // move from producer threads to the single consumer through the pending buffer.
+    // SAFETY: `state` is read and written only while holding `mutex`; elements move from producer
+    // threads to the single consumer through its pending buffer. It lives behind a pointer rather
+    // than in stored `var`s so that the hot path pays no dynamic exclusivity checks: the mutex
+    // already guarantees exclusive access.
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let condition: UnsafeMutablePointer<pthread_cond_t>
-    private var pending: Batch.Storage
-    private var consumerWaiting = false
-    private var closed = false
+    private let state: UnsafeMutablePointer<State>
+
+    private struct State {
+        var pending: Batch.Storage
+        var consumerWaiting = false
+        var closed = false
+    }
 
     public init() {
         mutex = .allocate(capacity: 1)
         condition = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(condition, nil)
-        pending = Batch.Storage(capacity: 16)
+        state = .allocate(capacity: 1)
+        state.initialize(to: State(pending: Batch.Storage(capacity: 16)))
     }
 
     deinit {
-        pending.free()
+        state.pointee.pending.free()
+        state.deinitialize(count: 1)
+        state.deallocate()
         pthread_cond_destroy(condition)
         pthread_mutex_destroy(mutex)
         mutex.deallocate()
@@ -46,9 +55,9 @@ public final class BlockingQueue<Element>: @unchecked Sendable {
     @discardableResult
     public func push(_ element: consuming Element) -> Bool {
         pthread_mutex_lock(mutex)
-        guard !closed else { pthread_mutex_unlock(mutex); return false }
-        pending.append(element)
-        let wake = consumerWaiting
+        guard !state.pointee.closed else { pthread_mutex_unlock(mutex); return false }
+        state.pointee.pending.append(element)
+        let wake = state.pointee.consumerWaiting
         pthread_mutex_unlock(mutex)
         if wake { pthread_cond_signal(condition) }
         return true
@@ -58,9 +67,9 @@ public final class BlockingQueue<Element>: @unchecked Sendable {
     @discardableResult
     public func push(contentsOf elements: some Collection<Element>) -> Bool {
         pthread_mutex_lock(mutex)
-        guard !closed else { pthread_mutex_unlock(mutex); return false }
-        for e in elements { pending.append(e) }
-        let wake = consumerWaiting
+        guard !state.pointee.closed else { pthread_mutex_unlock(mutex); return false }
+        for e in elements { state.pointee.pending.append(e) }
+        let wake = state.pointee.consumerWaiting
         pthread_mutex_unlock(mutex)
         if wake { pthread_cond_signal(condition) }
         return true
@@ -71,13 +80,13 @@ public final class BlockingQueue<Element>: @unchecked Sendable {
     public func takeAll(into batch: inout Batch) -> Bool {
         precondition(batch.isEmpty, "takeAll needs an empty batch, got \(batch.count) elements")
         pthread_mutex_lock(mutex)
-        while pending.count == 0 && !closed {
-            consumerWaiting = true
+        while state.pointee.pending.count == 0 && !state.pointee.closed {
+            state.pointee.consumerWaiting = true
             pthread_cond_wait(condition, mutex)
-            consumerWaiting = false
+            state.pointee.consumerWaiting = false
         }
-        swap(&pending, &batch.storage)
-        let open = !(closed && batch.isEmpty)
+        swap(&state.pointee.pending, &batch.storage)
+        let open = !(state.pointee.closed && batch.isEmpty)
         pthread_mutex_unlock(mutex)
         return open
     }
@@ -85,7 +94,7 @@ public final class BlockingQueue<Element>: @unchecked Sendable {
     /// Stops accepting elements; the consumer drains what is pending, then `takeAll` returns false.
     public func close() {
         pthread_mutex_lock(mutex)
-        closed = true
+        state.pointee.closed = true
         pthread_mutex_unlock(mutex)
         pthread_cond_broadcast(condition)
     }
@@ -93,7 +102,7 @@ public final class BlockingQueue<Element>: @unchecked Sendable {
     public var count: Int {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        return pending.count
+        return state.pointee.pending.count
     }
 
     /// The consumer's side of a swap: elements taken from the queue, handed out by moving them.
