@@ -191,10 +191,11 @@ enum SiteTask: Sendable {
 
 struct SinglePartitionTask: @unchecked Sendable {
     // SAFETY: `procedure` is an unretained reference that stays valid until the task has run:
-    // either `retainer` holds the procedure, or the engine that queued the task has pinned it (it
-    // keeps every catalog it ever installed, and so every procedure it pins, until it is freed,
-    // which cannot happen while a site still has tasks: the site threads and the coordinator hold
-    // the engine's sites until `shutdown` has drained every queue). Skipping the retain matters
+    // either `retainer` holds the procedure, or the engine that queued the task has pinned it. An
+    // engine keeps every catalog it installed, and so every procedure it pinned, until it is
+    // freed; it cannot be freed while a task is queued, because its coordinator thread holds it
+    // until `shutdown`, and `shutdown` returns only after every site has drained its queue (a
+    // push after that fails and drops the task without running it). Skipping the retain matters
     // because one procedure is shared by every call on every site thread: retaining it per call
     // would bounce its reference count between cores. Everything else is Sendable.
     let procedure: Unmanaged<CompiledProcedure>
