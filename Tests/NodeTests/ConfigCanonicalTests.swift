@@ -102,7 +102,7 @@ import Testing
         #expect(hash.count == 64)
         #expect(hash.allSatisfy { "0123456789abcdef".contains($0) })
         #expect(Deployment().configHash == hash)
-        #expect(hash == SHA256Digest.hex(Array(Deployment().canonicalXML(includingPaths: false).utf8)))
+        #expect(hash == SHA256.hex(Array(Deployment().canonicalXML(includingPaths: false).utf8)))
     }
 
     @Test func formattingCommentsAttributeOrderAndSpelledOutDefaultsDoNotChangeTheHash() throws {
@@ -156,18 +156,18 @@ import Testing
 @Suite struct ConfigSHA256Vectors {
     // FIPS 180-4 examples (and the empty message).
     @Test func knownDigests() {
-        #expect(SHA256Digest.hex([]) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        #expect(SHA256Digest.hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(SHA256.hex([]) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(SHA256.hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         #expect(
-            SHA256Digest.hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))
+            SHA256.hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))
                 == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
         #expect(
-            SHA256Digest.hex([UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000))
+            SHA256.hex([UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000))
                 == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
 
     @Test func messagesAroundTheBlockBoundaryDigestDifferently() {
-        let digests = Set((54...66).map { SHA256Digest.hex([UInt8](repeating: 0x61, count: $0)) })
+        let digests = Set((54...66).map { SHA256.hex([UInt8](repeating: 0x61, count: $0)) })
         #expect(digests.count == 13)
     }
 }

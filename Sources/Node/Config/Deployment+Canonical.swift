@@ -83,7 +83,7 @@ extension Deployment {
     /// The configuration hash: SHA-256 (lowercase hex) of the canonical XML without `<paths>`.
     /// Hosts whose hashes differ must not form a cluster.
     public var configHash: String {
-        SHA256Digest.hex(Array(canonicalXML(includingPaths: false).utf8))
+        SHA256.hex(Array(canonicalXML(includingPaths: false).utf8))
     }
 }
 

@@ -1,6 +1,7 @@
-// SHA-1 (RFC 3174) and SHA-256 (FIPS 180-4), one-shot, for login: the client sends the digest of
+// SHA-1 (RFC 3174) and SHA-256 (FIPS 180-4), one-shot. Used for login (the client sends the digest of
 // the UTF-8 password (Python: always SHA-256; older Java clients: SHA-1) and the server compares
-// it with the digest of the stored password (reference/volt-wire-protocol.md §2.2). Written here
+// it with the digest of the stored password, reference/volt-wire-protocol.md §2.2), for the
+// deployment's config hash, and by the ring tests to check blobs against the vectors. Written here
 // because the package takes no dependencies. Correctness is pinned by the standard test vectors
 // in the tests ("", "abc", the 448- and 896-bit messages, a million "a"). Not constant-time in
 // the message (passwords are short and hashed once per login); digest comparison is
@@ -32,6 +33,11 @@ public enum SHA256 {
     }
 
     public static func digest(_ text: String) -> [UInt8] { digest(Array(text.utf8)) }
+
+    /// The digest as lower-case hex, as `sha256sum` prints it.
+    public static func hex(_ message: [UInt8]) -> String {
+        digest(message).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+    }
 
     private static func compress(_ block: UnsafeRawBufferPointer, _ h: inout [UInt32], _ w: inout [UInt32]) {
         for i in 0..<16 { w[i] = UInt32(bigEndian: block.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)) }
