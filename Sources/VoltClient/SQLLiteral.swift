@@ -113,28 +113,7 @@ public enum SQLLiteral: Sendable, Equatable {
         return chars.isEmpty
     }
 
-    static func hexBytes(_ text: String) -> [UInt8]? {
-        let digits = Array(text.utf8)
-        guard digits.count % 2 == 0 else { return nil }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(digits.count / 2)
-        var i = 0
-        while i < digits.count {
-            guard let high = hexValue(digits[i]), let low = hexValue(digits[i + 1]) else { return nil }
-            bytes.append(high << 4 | low)
-            i += 2
-        }
-        return bytes
-    }
-
-    private static func hexValue(_ d: UInt8) -> UInt8? {
-        switch d {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): d - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): d - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): d - UInt8(ascii: "A") + 10
-        default: nil
-        }
-    }
+    static func hexBytes(_ text: String) -> [UInt8]? { Hex.decode(text) }
 
     /// How the literal reads in an error message.
     var written: String {

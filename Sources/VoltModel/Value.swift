@@ -20,7 +20,7 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         case .float(let v): String(v)
         case .decimal(let v): v.description
         case .string(let v): v
-        case .bytes(let v): v.map { String($0, radix: 16).leftPadded(to: 2) }.joined().uppercased()
+        case .bytes(let v): Hex.encode(v)
         case .timestamp(let v): "TIMESTAMP(\(v))"
         }
     }
@@ -123,8 +123,3 @@ func appendLE(_ v: UInt64, to out: inout [UInt8]) {
     for i in 0..<8 { out.append(UInt8(truncatingIfNeeded: v >> (8 * UInt64(i)))) }
 }
 
-extension String {
-    func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
-    }
-}

@@ -215,22 +215,5 @@ struct Lexer {
         throw error("unexpected character '\(Character(UnicodeScalar(c)))'", at: pos)
     }
 
-    private static func decodeHex(_ hex: [UInt8]) -> [UInt8]? {
-        func nibble(_ c: UInt8) -> UInt8? {
-            switch c {
-            case 0x30...0x39: c - 0x30
-            case 0x41...0x46: c - 0x41 + 10
-            case 0x61...0x66: c - 0x61 + 10
-            default: nil
-            }
-        }
-        var out: [UInt8] = []
-        var i = 0
-        while i < hex.count {
-            guard let hi = nibble(hex[i]), let lo = nibble(hex[i + 1]) else { return nil }
-            out.append(hi << 4 | lo)
-            i += 2
-        }
-        return out
-    }
+    private static func decodeHex(_ hex: [UInt8]) -> [UInt8]? { Hex.decode(utf8: hex) }
 }

@@ -163,27 +163,7 @@ extension ColumnDefinition {
         return StorageError(kind: .typeMismatch, message: "Value \(text) can't be converted to \(type.name) for column \(name)")
     }
 
-    static func bytes(fromHex s: String) -> [UInt8]? {
-        let utf8 = Array(s.utf8)
-        guard utf8.count % 2 == 0 else { return nil }
-        func nibble(_ c: UInt8) -> UInt8? {
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
-            default: nil
-            }
-        }
-        var out: [UInt8] = []
-        out.reserveCapacity(utf8.count / 2)
-        var i = 0
-        while i < utf8.count {
-            guard let hi = nibble(utf8[i]), let lo = nibble(utf8[i + 1]) else { return nil }
-            out.append(hi << 4 | lo)
-            i += 2
-        }
-        return out
-    }
+    static func bytes(fromHex s: String) -> [UInt8]? { Hex.decode(s) }
 }
 
 extension Value {
