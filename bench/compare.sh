@@ -270,9 +270,9 @@ if ((RUN_VOLT)); then
     [[ -x $VOLTCTL ]] || die "voltctl not found at $VOLTCTL"
     # Until the server and the wire client have landed, report ours as pending instead of failing.
     if ! "$VOLTCTL" start --help >/dev/null 2>&1; then
-        VOLT_PENDING="this voltctl has no 'start' (the network server has not landed)"
+        VOLT_PENDING="voltctl has no 'start' yet (the network server has not landed)"
     elif ! "$VOLTCTL" bench kv --help 2>&1 | grep -q -- '--max-in-flight'; then
-        VOLT_PENDING="this voltctl's 'bench kv' has no --servers client (the wire client has not landed)"
+        VOLT_PENDING="voltctl bench kv has no wire client yet (the client has not landed)"
     fi
     if [[ -n $VOLT_PENDING ]]; then log "voltctl is pending: $VOLT_PENDING"; fi
 fi

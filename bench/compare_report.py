@@ -248,7 +248,7 @@ def main():
     vs_pg = ours / pg["opsPerSecond"] if ours and pg else None
     vs_pg_pipelined = ours / pg_pipelined["opsPerSecond"] if ours and pg_pipelined else None
     half_p99 = volt_half["p99Micros"] if volt_half else None
-    why = f"voltctl {volt_pending}" if volt_pending else None
+    why = volt_pending or None
     goals = [
         goal("ours/Redis ops/s", vs_redis, GOAL_VS_REDIS, ">=",
              why or ("Redis not measured" if not redis_mix else None)),
