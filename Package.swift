@@ -6,6 +6,8 @@ import PackageDescription
 //   voltctl -> Node -> Rebalancer -> VoltModel
 //   voltctl -> VoltCLI (argument parsing and text/JSON rendering; depends on nothing)
 //   Node, voltctl -> VoltWire (client wire protocol codec + blocking client) -> VoltModel
+//   voltctl -> VoltClient (sqlcmd statement handling, status building, the pipelined bench
+//              driver: client logic that talks to a cluster) -> VoltWire, VoltModel, VoltCLI
 let package = Package(
     name: "volt-swift",
     platforms: [.macOS(.v15)],
@@ -15,6 +17,7 @@ let package = Package(
         .library(name: "Rebalancer", targets: ["Rebalancer"]),
         .library(name: "VoltModel", targets: ["VoltModel"]),
         .library(name: "VoltWire", targets: ["VoltWire"]),
+        .library(name: "VoltClient", targets: ["VoltClient"]),
     ],
     targets: [
         .target(name: "VoltModel"),
@@ -24,12 +27,15 @@ let package = Package(
         .target(name: "CLinux"),
         .target(name: "Node", dependencies: ["CLinux", "VoltModel", "Rebalancer", "VoltWire"]),
         .target(name: "VoltCLI"),
-        .executableTarget(name: "voltctl", dependencies: ["Node", "VoltModel", "Rebalancer", "VoltCLI", "VoltWire"]),
+        .target(name: "VoltClient", dependencies: ["VoltWire", "VoltModel", "VoltCLI"]),
+        .executableTarget(
+            name: "voltctl", dependencies: ["Node", "VoltModel", "Rebalancer", "VoltCLI", "VoltWire", "VoltClient"]),
         .testTarget(name: "VoltModelTests", dependencies: ["VoltModel"]),
         .testTarget(name: "RebalancerTests", dependencies: ["Rebalancer", "VoltModel"]),
         .testTarget(name: "NodeTests", dependencies: ["Node", "VoltModel"]),
         .testTarget(name: "VoltCLITests", dependencies: ["VoltCLI"]),
         .testTarget(name: "VoltWireTests", dependencies: ["VoltWire", "VoltModel"]),
+        .testTarget(name: "VoltClientTests", dependencies: ["VoltClient", "VoltWire", "VoltModel", "VoltCLI"]),
     ],
     swiftLanguageModes: [.v6]
 )

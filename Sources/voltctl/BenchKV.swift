@@ -149,18 +149,40 @@ enum BenchKVCommand {
             and p99.9 latencies of the measured period.
 
             After the run it times a multi-partition SELECT COUNT(*) over the loaded rows \
-            (median and best of 21). --servers needs the client wire protocol, which arrives \
-            in a later release.
+            (median and best of 21).
 
-            Example:
+            --embedded runs an engine inside this process. --servers runs the same workload \
+            over the client wire protocol: it creates STORE (partitioned on KEY) if the \
+            catalog lacks it, loads the keys with pipelined STORE.upsert calls, then sends \
+            STORE.select and STORE.upsert calls with up to --max-in-flight unanswered per \
+            connection (--connections per server), paced to --rate if given. Latency is \
+            measured per call from send to response. With --servers, "sites" reports the \
+            cluster's partition count (0 if the server does not report it).
+
+            Examples:
               voltctl bench kv --embedded --sites 4 --duration 30 --json
+              voltctl bench kv --servers h1,h2 --connections 4 --max-in-flight 512
             """,
         options: [
             .flag("embedded", help: "Run against an engine inside this process (no network)."),
             .value(
-                "servers", valueName: "host:port,...", repeatable: true,
-                help: "Run against a running cluster. Not available yet: it needs the client"
-                    + " wire protocol, which arrives in a later release."),
+                "servers", valueName: "host[:port],...", repeatable: true,
+                help: "Run against a running cluster over the client wire protocol."),
+            .value("port", valueName: "port", default: "21212", help: "With --servers: client port for servers given without one."),
+            .value("user", valueName: "name", default: "", help: "With --servers: user name for the login."),
+            .value("password", valueName: "password", default: "", help: "With --servers: password for the login."),
+            .value(
+                "connections", valueName: "count", default: "2",
+                help: "With --servers: connections per server, each with its own sender and receiver thread."),
+            .value(
+                "max-in-flight", valueName: "count", default: "256",
+                help: "With --servers: calls sent and not yet answered, at most, per connection."),
+            .value(
+                "rate", unit: "ops/s",
+                help: "With --servers: target operations per second over all connections (default: as fast as possible)."),
+            .value(
+                "timeout", unit: "milliseconds", default: "10000",
+                help: "With --servers: a connection with calls in flight and no response for this long fails the run."),
             .value("keys", valueName: "count", default: "100000", help: "Distinct keys."),
             .value(
                 "value-bytes", unit: "bytes", default: "100",
@@ -203,9 +225,7 @@ enum BenchKVCommand {
                         option: "--servers", requirement: "list at least one host:port",
                         value: arguments.optionalString("servers") ?? ""))
             }
-            throw RuntimeError(
-                "--servers is not available yet: it needs the client wire protocol, which"
-                    + " arrives in a later release; use --embedded")
+            return try runRemoteKVBench(RemoteKVBenchOptions(arguments, common: options), json: arguments.flag("json"))
         }
 
         let result = try runEmbeddedKVBench(options)

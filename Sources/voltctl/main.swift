@@ -18,8 +18,10 @@ let voltctl = Command(
         Command(
             name: "bench",
             abstract: "Measure throughput and latency under a synthetic workload",
-            subcommands: [BenchKVCommand.declaration])
-    ])
+            subcommands: [BenchKVCommand.declaration]),
+        SQLCommand.declaration,
+        StatusCommand.declaration,
+    ] + AdminCommands.declarations)
 
 func printError(_ line: String) {
     FileHandle.standardError.write(Data((line + "\n").utf8))
@@ -33,6 +35,9 @@ func run(_ arguments: [String]) -> Int32 {
         case .run(let parsed):
             switch parsed.verbs {
             case ["bench", "kv"]: print(try BenchKVCommand.run(parsed))
+            case ["sql"]: return try SQLCommand.run(parsed)
+            case ["status"]: print(try StatusCommand.run(parsed))
+            case ["pause"], ["resume"], ["shutdown"]: print(try AdminCommands.run(parsed.verbs[0], parsed))
             default: preconditionFailure("'\(parsed.commandPath)' is declared but has no handler")
             }
         }

@@ -1,0 +1,82 @@
+import Testing
+import VoltCLI
+import VoltClient
+import VoltModel
+
+@Suite struct ClusterStatusBuilding {
+    static let status = ClusterStatus.build(
+        overview: Canned.overview, topology: Canned.topology, tableStatistics: Canned.tableStatistics,
+        catalogTables: Canned.catalogTables, catalogColumns: Canned.catalogColumns)
+
+    @Test func hostsComeFromTheOverviewSortedById() {
+        #expect(Self.status.hosts.map(\.id) == [0, 1])
+        #expect(Self.status.hosts[1] == ClusterStatus.Host(
+            id: 1, hostname: "node-b", address: "10.0.0.2", clientPort: 21212, adminPort: 21211, state: "RUNNING",
+            uptime: "0 days 00:01:01.000", version: nil))
+        #expect(Self.status.clusterState == "RUNNING")
+    }
+
+    @Test func partitionsLeaveOutTheMultiPartitionInitiator() {
+        #expect(Self.status.partitions == [
+            .init(id: 0, leaderHost: 0, replicaHosts: [0, 1]),
+            .init(id: 1, leaderHost: 1, replicaHosts: [0, 1]),
+        ])
+    }
+
+    @Test func rowsAreCountedOncePerPartitionAndOnceForAReplicatedTable() {
+        #expect(Self.status.tables == [
+            .init(name: "EMPTY_ONE", type: "TABLE", partitionColumn: "ID", isReplicated: false, rows: 0, partitions: 2),
+            .init(name: "REGIONS", type: "TABLE", partitionColumn: nil, isReplicated: true, rows: 5, partitions: 2),
+            .init(name: "STORE", type: "TABLE", partitionColumn: "KEY", isReplicated: false, rows: 100, partitions: 2),
+        ])
+    }
+
+    @Test func missingSourcesLeaveTheirPartsEmpty() {
+        let status = ClusterStatus.build(overview: Canned.overview, topology: nil, tableStatistics: nil,
+                                         catalogTables: nil, catalogColumns: nil, warnings: ["@Statistics TOPO failed"])
+        #expect(status.partitions.isEmpty && status.tables.isEmpty)
+        #expect(status.text.hasSuffix("warning: @Statistics TOPO failed"))
+    }
+
+    @Test func textShowsThreeTables() {
+        #expect(Self.status.text == """
+            Cluster RUNNING: 2 hosts, 2 partitions, 3 tables
+
+            HOST  HOSTNAME  ADDRESS   CLIENT PORT  ADMIN PORT  STATE    UPTIME
+            ----  --------  --------  -----------  ----------  -------  -------------------
+               0  node-a    10.0.0.1        21212       21211  RUNNING  0 days 00:01:02.003
+               1  node-b    10.0.0.2        21212       21211  RUNNING  0 days 00:01:01.000
+
+            PARTITION  LEADER  REPLICAS
+            ---------  ------  --------
+                    0       0  0, 1
+                    1       1  0, 1
+
+            TABLE      PARTITIONED ON  ROWS  PARTITIONS
+            ---------  --------------  ----  ----------
+            EMPTY_ONE  ID                 0           2
+            REGIONS    REPLICATED         5           2
+            STORE      KEY              100           2
+            """)
+    }
+
+    @Test func jsonKeysKeepTheirOrder() {
+        let json = JSONWriter(style: .compact).render(Self.status.json)
+        #expect(json.hasPrefix(#"{"cluster":{"state":"RUNNING","version":null,"hosts":2,"partitions":2,"tables":3},"hosts":[{"id":0,"hostname":"node-a","address":"10.0.0.1","clientPort":21212,"adminPort":21211,"state":"RUNNING","uptime":"0 days 00:01:02.003"}"#))
+        #expect(json.contains(#"{"name":"STORE","type":"TABLE","partitionColumn":"KEY","replicated":false,"rows":100,"partitions":2}"#))
+        #expect(json.hasSuffix(#""warnings":[]}"#))
+    }
+}
+
+@Suite struct ServerAddressParsing {
+    @Test func entries() {
+        #expect(ServerAddress(parsing: "h1", defaultPort: 21212) == ServerAddress(host: "h1", port: 21212))
+        #expect(ServerAddress(parsing: "h1:3000", defaultPort: 21212) == ServerAddress(host: "h1", port: 3000))
+        #expect(ServerAddress(parsing: "[::1]:5", defaultPort: 1) == ServerAddress(host: "::1", port: 5))
+        #expect(ServerAddress(parsing: "::1", defaultPort: 7) == ServerAddress(host: "::1", port: 7))
+        #expect(ServerAddress(parsing: "h1:0", defaultPort: 1) == nil)
+        #expect(ServerAddress(parsing: "h1:x", defaultPort: 1) == nil)
+        #expect(ServerAddress(parsing: ":5", defaultPort: 1) == nil)
+        #expect(ServerAddress(host: "::1", port: 5).description == "[::1]:5")
+    }
+}
