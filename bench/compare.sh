@@ -488,14 +488,17 @@ run_volt() {
 </deployment>
 EOF
     cp "$WORK/volt-config/deployment.xml" "$OUT/volt-deployment.xml"
-    "$VOLTCTL" --version >"$OUT/volt-version.txt" 2>&1 || true
-    git -C "$REPO" rev-parse HEAD >>"$OUT/volt-version.txt" 2>/dev/null || true
+    # voltctl has no --version: the commit it was built from identifies it.
+    { git -C "$REPO" rev-parse HEAD && git -C "$REPO" status --porcelain --untracked-files=no; } \
+        >"$OUT/volt-version.txt" 2>/dev/null || true
     log "voltctl: init"
     "$VOLTCTL" init --dir "$root" --config "$WORK/volt-config/deployment.xml" >"$OUT/volt-init.log" 2>&1 \
         || { cat "$OUT/volt-init.log" >&2; die "voltctl init failed"; }
     client=$(free_port) admin=$(free_port) internal=$(free_port) http=$(free_port)
     log "voltctl: starting on 127.0.0.1:$client"
-    "$VOLTCTL" start --dir "$root" --client "$client" --admin "$admin" --internal "$internal" --http "$http" \
+    # [ip:]port: every port bound to 127.0.0.1 only.
+    "$VOLTCTL" start --dir "$root" --client "127.0.0.1:$client" --admin "127.0.0.1:$admin" \
+        --internal "127.0.0.1:$internal" --http "127.0.0.1:$http" \
         >"$OUT/volt-server.log" 2>&1 &
     pid=$!
     STARTED_PIDS+=("$pid")
