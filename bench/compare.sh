@@ -345,7 +345,7 @@ EOF
     # redis-benchmark counts requests, not seconds: a short calibration run (which also warms
     # up) sizes each measured run to about half of --duration.
     log "Redis: calibrating"
-    redis-benchmark "${common[@]}" -t set,get -n 100000 >"$OUT/redis-calibrate.csv" 2>/dev/null
+    redis-benchmark "${common[@]}" -t set,get -n 200000 >"$OUT/redis-calibrate.csv" 2>/dev/null
     local test n
     for test in set get; do
         n=$(python3 - "$OUT/redis-calibrate.csv" "$test" "$DURATION" <<'EOF'
