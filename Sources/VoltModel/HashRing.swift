@@ -41,6 +41,11 @@ public struct HashRing: Sendable, Hashable, CustomStringConvertible {
     public let owners: [PartitionID]
     /// The partitions that own at least one entry, ascending.
     public let partitions: [PartitionID]
+    /// The spacing of the entry tokens when entry k's token is exactly `-2^31 + k * spacing` (every
+    /// ring the constructor builds), so that a lookup is one division instead of a binary search;
+    /// 0 when the tokens are spaced any other way (a decoded HASHCONFIG blob may be), and lookups
+    /// then search. Derived from `tokens`, so it never makes two equal rings compare unequal.
+    let uniformSpacing: Int64
 
     /// The ring a fresh VoltDB cluster with `partitionCount` partitions (ids `0..<partitionCount`)
     /// starts with.
@@ -71,6 +76,7 @@ public struct HashRing: Sendable, Hashable, CustomStringConvertible {
         }
         self.tokens = tokens
         self.owners = owners
+        self.uniformSpacing = HashRing.uniformSpacing(of: tokens)
         // Owners come in long runs, so hashing one owner per run is enough.
         var distinct: Set<PartitionID> = [owners[0]]
         for k in 1..<owners.count where owners[k] != owners[k - 1] { distinct.insert(owners[k]) }
@@ -138,7 +144,18 @@ public struct HashRing: Sendable, Hashable, CustomStringConvertible {
 
     /// The index of the last entry whose token is <= `token` (bisect_right - 1). Always exists,
     /// because the first entry token is -2^31.
+    @inline(__always)
     func entryIndex(containing token: Int32) -> Int {
+        if uniformSpacing > 0 {
+            // Entry k starts at -2^31 + k * spacing, so the greatest k with start <= token is the
+            // quotient, capped at the last entry (which runs through Int32.max).
+            return min(Int((Int64(token) - Int64(Int32.min)) / uniformSpacing), tokens.count - 1)
+        }
+        return searchEntryIndex(containing: token)
+    }
+
+    /// `entryIndex(containing:)` by binary search, for rings whose tokens are not evenly spaced.
+    func searchEntryIndex(containing token: Int32) -> Int {
         var low = 0
         var high = tokens.count
         while low < high {
@@ -250,6 +267,19 @@ public struct HashRing: Sendable, Hashable, CustomStringConvertible {
         self.tokens = tokens
         self.owners = owners
         self.partitions = partitions
+        self.uniformSpacing = HashRing.uniformSpacing(of: tokens)
+    }
+
+    /// The spacing s > 0 such that `tokens[k] == -2^31 + k * s` for every k, or 0 if there is none.
+    /// A one-entry ring gets a spacing past the whole token space, so every token maps to entry 0.
+    private static func uniformSpacing(of tokens: [Token]) -> Int64 {
+        guard tokens.count > 1 else { return Int64(1) << 33 }
+        let spacing = Int64(tokens[1].rawValue) - Int64(Int32.min)
+        guard spacing > 0 else { return 0 }
+        for k in 0..<tokens.count where Int64(tokens[k].rawValue) != Int64(Int32.min) + Int64(k) * spacing {
+            return 0
+        }
+        return spacing
     }
 
     // MARK: @GetPartitionKeys

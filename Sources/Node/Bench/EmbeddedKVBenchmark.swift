@@ -7,8 +7,13 @@ import Synchronization
 ///
 /// Load model: closed loop. `inFlightPerSite × sites` calls are outstanding at all times; each
 /// completion records its latency and immediately issues the next call for a random key (routed
-/// to whichever site owns it). Completions run on site threads, so each site keeps its own
-/// generator and histogram and nothing is shared on the hot path; they are merged at the end.
+/// to whichever site owns it). Each outstanding call belongs to a slot, which keeps its own random
+/// generator and a completion closure built once; latency runs from the moment a call is issued
+/// to the moment its completion runs (one clock reading serves as one call's end and the next
+/// call's start, since the next call is issued immediately). Completions run on site threads, and
+/// each thread records into its own lane (histogram and counts), so recording shares nothing
+/// between threads; lanes are merged at the end. Every call is still an ordinary
+/// `Engine.invoke` of a prepared default procedure, with its own parameters and transaction.
 /// After the timed run it measures a multi-partition `SELECT COUNT(*) FROM STORE` several times.
 public enum EmbeddedKVBenchmark {
     public struct Options: Sendable {
@@ -92,20 +97,21 @@ public enum EmbeddedKVBenchmark {
         progress(String(format: "warming up %.0fs, then measuring %.0fs", options.warmupSeconds, options.durationSeconds))
         let driver = Driver(engine: engine, select: select, upsert: upsert, keys: keys, value: value,
                             getRatio: options.getRatio, warmupEnd: warmupEnd, end: end,
-                            sites: options.sites, seed: options.seed)
-        let initial = driver.initialCalls(count: options.inFlightPerSite * options.sites)
-        driver.outstanding.store(initial.count, ordering: .relaxed)
-        for call in initial { driver.issue(call) }
-        _ = driver.done.wait()
+                            slots: options.inFlightPerSite * options.sites, seed: options.seed)
+        // The driver outlives every completion: `done` is set by the last one, and the slots'
+        // completions refer to the driver without retaining it (see Driver).
+        withExtendedLifetime(driver) {
+            driver.start()
+            _ = driver.done.wait()
+        }
 
         var latency = LatencyHistogram()
         var gets = 0, puts = 0, failures = 0
-        for lane in driver.lanes {
-            let s = lane.state.withLock { $0 }
-            latency.merge(s.histogram)
-            gets += s.gets
-            puts += s.puts
-            failures += s.failures
+        for lane in driver.lanes.all() {
+            latency.merge(lane.state.pointee.histogram)
+            gets += lane.state.pointee.gets
+            puts += lane.state.pointee.puts
+            failures += lane.state.pointee.failures
         }
         let seconds = options.durationSeconds
         let ops = gets + puts
@@ -133,24 +139,101 @@ public enum EmbeddedKVBenchmark {
         public var description: String { message }
     }
 
-    /// Per-lane state: touched only by the thread whose completion runs for that lane.
-    struct LaneState: Sendable {
-        var rng: SplitMix64
+    /// What one thread that runs completions has recorded. Each thread gets its own lane, so
+    /// recording needs no lock and touches no cache line another thread writes.
+    final class Lane: @unchecked Sendable {
+        // SAFETY: a lane is written only by the thread it belongs to (see `ThreadLanes`), and read
+        // by the benchmark thread after `Driver.done` is set, which every completion's writes
+        // happen before (each completion that stops decrements `outstanding` with release
+        // ordering; the last one, acquiring, sets `done`).
+        // The counters sit behind a pointer rather than in stored `var`s, so recording pays no
+        // dynamic exclusivity checks; ownership by one thread already rules out overlap.
+        let state: UnsafeMutablePointer<LaneState>
+
+        init() {
+            state = .allocate(capacity: 1)
+            state.initialize(to: LaneState())
+        }
+
+        deinit {
+            state.deinitialize(count: 1)
+            state.deallocate()
+        }
+    }
+
+    struct LaneState {
         var histogram = LatencyHistogram()
         var gets = 0
         var puts = 0
         var failures = 0
     }
 
-    final class Lane: Sendable {
-        let state: Mutex<LaneState>
-        init(_ initial: LaneState) { state = Mutex(initial) }
+    /// One lane per thread, found through a pthread key.
+    final class ThreadLanes: @unchecked Sendable {
+        // SAFETY: `key` is written once in init; `registered` is behind its mutex. Each thread
+        // reads and writes only its own key value.
+        private var key = pthread_key_t()
+        private let registered = Mutex<[Lane]>([])
+
+        init() {
+            precondition(pthread_key_create(&key, nil) == 0, "pthread_key_create failed")
+        }
+
+        deinit { pthread_key_delete(key) }
+
+        /// Runs `body` with the calling thread's lane, created on its first use. `registered`
+        /// keeps every lane alive, so the lane is lent without retaining it.
+        @inline(__always)
+        func withCurrent<R>(_ body: (Lane) -> R) -> R {
+            if let p = pthread_getspecific(key) { return Unmanaged<Lane>.fromOpaque(p)._withUnsafeGuaranteedRef(body) }
+            let lane = Lane()
+            registered.withLock { $0.append(lane) }
+            pthread_setspecific(key, Unmanaged.passUnretained(lane).toOpaque())
+            return body(lane)
+        }
+
+        func all() -> [Lane] { registered.withLock { $0 } }
     }
 
-    struct Call: Sendable {
-        var isGet: Bool
-        var key: Value
-        var lane: Int
+    /// One outstanding call of the closed loop: at most one call per slot is in flight at a time,
+    /// and the slot's completion issues the slot's next call.
+    final class Slot: @unchecked Sendable {
+        // SAFETY: between issuing a call and its completion nothing touches a slot; the completion
+        // runs on the site thread after the site queue's mutex handed it the call, which orders it
+        // after the issuing thread's writes. So exactly one thread uses a slot at any time.
+        /// Behind a pointer, like `Lane.state`, to avoid dynamic exclusivity checks.
+        let state: UnsafeMutablePointer<SlotState>
+        /// The slot's own copy of the PUT value: a buffer shared by every slot would have its
+        /// reference count changed by both site threads on every PUT.
+        let value: Value
+        /// Built once; issuing a call hands the engine this closure, not a new one.
+        var completion: (@Sendable (InvocationResult) -> Void)?
+
+        init(rng: SplitMix64, value: [UInt8]) {
+            state = .allocate(capacity: 1)
+            state.initialize(to: SlotState(rng: rng))
+            // A fresh buffer, not a reference to the caller's.
+            self.value = .bytes(value.withUnsafeBufferPointer { Array($0) })
+        }
+
+        deinit {
+            state.deinitialize(count: 1)
+            state.deallocate()
+        }
+    }
+
+    struct SlotState {
+        var rng: SplitMix64
+        var isGet = false
+        var started: UInt64 = 0
+    }
+
+    /// An unretained reference for the completions (see `Driver.init`).
+    struct Unretained<Object: AnyObject>: @unchecked Sendable {
+        // SAFETY: the referenced object outlives every use (see `Driver.init`), and the objects
+        // used this way are themselves safe to use from the threads that run completions.
+        let reference: Unmanaged<Object>
+        init(_ object: Object) { reference = .passUnretained(object) }
     }
 
     final class Driver: Sendable {
@@ -158,62 +241,83 @@ public enum EmbeddedKVBenchmark {
         let select: CompiledProcedure
         let upsert: CompiledProcedure
         let keys: [Value]
-        let value: Value
         let getRatio: Double
         let warmupEnd: UInt64
         let end: UInt64
-        // Calls are spread over lanes; a lane's lock is rarely contended, so it costs one atomic pair.
-        let lanes: [Lane]
-        let outstanding = Atomic<Int>(0)
+        let slots: [Slot]
+        let lanes = ThreadLanes()
+        let outstanding: Atomic<Int>
         let done = OneShot<Bool>()
 
         init(engine: Engine, select: CompiledProcedure, upsert: CompiledProcedure, keys: [Value], value: [UInt8],
-             getRatio: Double, warmupEnd: UInt64, end: UInt64, sites: Int, seed: UInt64) {
+             getRatio: Double, warmupEnd: UInt64, end: UInt64, slots: Int, seed: UInt64) {
             self.engine = engine
             self.select = select
             self.upsert = upsert
             self.keys = keys
-            self.value = .bytes(value)
             self.getRatio = getRatio
             self.warmupEnd = warmupEnd
             self.end = end
-            lanes = (0..<sites * 4).map { Lane(LaneState(rng: SplitMix64(seed: seed &+ UInt64($0) &* 0x9E37_79B9_7F4A_7C15))) }
-        }
-
-        func initialCalls(count: Int) -> [Call] {
-            (0..<count).map { i in
-                let lane = i % lanes.count
-                return lanes[lane].state.withLock { next(lane: lane, rng: &$0.rng) }
-            }
-        }
-
-        private func next(lane: Int, rng: inout SplitMix64) -> Call {
-            let r = rng.next()
-            let isGet = Double(r >> 11) / Double(1 << 53) < getRatio
-            return Call(isGet: isGet, key: keys[Int(rng.next() % UInt64(keys.count))], lane: lane)
-        }
-
-        func issue(_ call: Call) {
-            let started = monotonicNanos()
-            let completion: @Sendable (InvocationResult) -> Void = { [self] result in
-                let now = monotonicNanos()
-                let following: Call? = lanes[call.lane].state.withLock { s in
-                    if started >= warmupEnd && now <= end {
-                        s.histogram.recordNanos(Int(now - started))
-                        if !result.succeeded { s.failures += 1 } else if call.isGet { s.gets += 1 } else { s.puts += 1 }
+            self.slots = (0..<slots).map { Slot(rng: SplitMix64(seed: seed &+ UInt64($0) &* 0x9E37_79B9_7F4A_7C15), value: value) }
+            outstanding = Atomic(slots)
+            for slot in self.slots {
+                // SAFETY: unretained: the benchmark keeps the driver alive until `done`, which the
+                // last completion sets, and the driver keeps its slots; so neither is freed while
+                // a completion can run. Retaining them per call would bounce their reference
+                // counts between the site threads.
+                let driver = Unretained(self), me = Unretained(slot)
+                slot.completion = { result in
+                    driver.reference._withUnsafeGuaranteedRef { d in
+                        me.reference._withUnsafeGuaranteedRef { s in d.complete(s, result) }
                     }
-                    return now < end ? next(lane: call.lane, rng: &s.rng) : nil
-                }
-                if let following {
-                    issue(following)
-                } else if outstanding.wrappingSubtract(1, ordering: .acquiringAndReleasing).oldValue == 1 {
-                    done.set(true)
                 }
             }
-            if call.isGet {
-                engine.invoke(select, [call.key], completion: completion)
+        }
+
+        /// Issues every slot's first call.
+        func start() {
+            for slot in slots { issue(slot, at: monotonicNanos()) }
+        }
+
+        /// Issues the slot's next call: a random key over the whole key space, a GET with
+        /// probability `getRatio`, timed from `now`.
+        @inline(__always)
+        private func issue(_ slot: Slot, at now: UInt64) {
+            let state = slot.state
+            let r = state.pointee.rng.next()
+            let isGet = Double(r >> 11) / Double(1 << 53) < getRatio
+            let key = keys[Int(state.pointee.rng.next() % UInt64(keys.count))]
+            state.pointee.isGet = isGet
+            state.pointee.started = now
+            if isGet {
+                engine.invoke(select, [key], completion: slot.completion!)
             } else {
-                engine.invoke(upsert, [call.key, value], completion: completion)
+                engine.invoke(upsert, [key, slot.value], completion: slot.completion!)
+            }
+        }
+
+        /// Records the call's latency (submission to completion) and issues the next one. The
+        /// completion time doubles as the next call's submission time: it is issued right away.
+        private func complete(_ slot: Slot, _ result: InvocationResult) {
+            let now = monotonicNanos()
+            let started = slot.state.pointee.started
+            if started >= warmupEnd && now <= end {
+                lanes.withCurrent { lane in
+                    let counts = lane.state
+                    counts.pointee.histogram.recordNanos(Int(now - started))
+                    if !result.succeeded {
+                        counts.pointee.failures += 1
+                    } else if slot.state.pointee.isGet {
+                        counts.pointee.gets += 1
+                    } else {
+                        counts.pointee.puts += 1
+                    }
+                }
+            }
+            if now < end {
+                issue(slot, at: now)
+            } else if outstanding.wrappingSubtract(1, ordering: .acquiringAndReleasing).oldValue == 1 {
+                done.set(true)
             }
         }
     }

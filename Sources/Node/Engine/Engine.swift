@@ -33,17 +33,35 @@ public final class Engine: Sendable {
     public var partitions: [PartitionID] { sites.map(\.partition) }
     let sites: [Site]
     private let catalogState: Mutex<Catalog> = Mutex(.empty)
+    /// Every catalog this engine has installed, kept for the engine's whole life so that their
+    /// procedures never die while a call of theirs is queued (see `SinglePartitionTask`). A
+    /// caller may resolve a procedure, invoke it and drop it before its site runs it, and a
+    /// catalog change does not wait for earlier calls, so no earlier release point is safe
+    /// without tracking every queued call. The cost is one retired catalog per schema change.
+    private let pinnedCatalogs = Mutex<[Catalog]>([])
+    /// Distinguishes this engine from every other one in the process, for `pinningEngine`.
+    private let serial: UInt64
+    private static let serials = Atomic<UInt64>(1)
     private let adHocCache: Mutex<(version: Int64, plans: [String: CompiledProcedure])> = Mutex((0, [:]))
-    private let nextTransactionID = Atomic<Int64>(1)
+    /// In its own padded allocation: every call increments it from whichever thread submits, and
+    /// on the engine's own cache lines that write would evict the read-only fields every call
+    /// reads (the ring, the sites, the clock).
+    private let nextTransactionID = TransactionIDCounter()
+    /// Each site's queue, unretained (the engine keeps `sites`, which keep their queues): pushing
+    /// through a retained reference would bounce the queue's reference count between the threads
+    /// that submit.
+    private let siteQueues: [UnretainedQueue]
     private let barrierLock = Mutex(())
     private let coordinatorQueue = BlockingQueue<CoordinatorRequest>()
     private let coordinatorStopped = OneShot<Bool>()
 
     public init(configuration: Configuration) {
         self.configuration = configuration
+        serial = Engine.serials.wrappingAdd(1, ordering: .relaxed).oldValue
         let ring = HashRing(partitionCount: configuration.sitesPerHost)
         self.ring = ring
         sites = (0..<configuration.sitesPerHost).map { Site(id: SiteID(Int32($0)), partition: PartitionID(Int32($0)), ring: ring) }
+        siteQueues = sites.map { UnretainedQueue($0.queue) }
         for site in sites { site.start() }
         let coordinator = Thread { [self] in coordinatorLoop() }
         coordinator.name = "mp-coordinator"
@@ -69,7 +87,9 @@ public final class Engine: Sendable {
 
     /// Looks a procedure up in the catalog in force (user procedures and default CRUD procedures).
     public func procedure(named name: String) -> CompiledProcedure? {
-        catalog.procedure(named: name)
+        // Looked up under the lock rather than on a copy of the catalog, which would retain and
+        // release each of its dictionaries on every call.
+        catalogState.withLock { $0.procedure(named: name) }
     }
 
     /// Runs a stored procedure. The completion is called exactly once, on a site or coordinator thread.
@@ -170,14 +190,28 @@ public final class Engine: Sendable {
     // MARK: Submission
 
     func stamp() -> ExecutionContext {
-        ExecutionContext(transactionID: nextTransactionID.wrappingAdd(1, ordering: .relaxed).oldValue,
+        ExecutionContext(transactionID: nextTransactionID.value.wrappingAdd(1, ordering: .relaxed).oldValue,
                          timestampMicros: configuration.clock())
+    }
+
+    /// Keeps `catalog` (and so its procedures) alive as long as this engine, and marks its
+    /// procedures as pinned by this engine. Runs before the catalog is published, so anyone who
+    /// obtains one of its procedures from this engine sees the mark.
+    private func pin(_ catalog: Catalog) {
+        pinnedCatalogs.withLock { $0.append(catalog) }
+        for procedure in catalog.compiledProcedures.values {
+            // A procedure belongs to one catalog; if another engine installed that catalog first,
+            // that engine keeps it alive, not this one, and calls here retain it instead.
+            _ = procedure.pinningEngine.compareExchange(expected: 0, desired: serial, ordering: .relaxed)
+        }
     }
 
     private func submitSingle(_ procedure: CompiledProcedure, _ params: [Value], partition: PartitionID,
                               completion: @escaping @Sendable (InvocationResult) -> Void) {
-        let task = SinglePartitionTask(procedure: procedure, params: params, context: stamp(), completion: completion)
-        if !sites[Int(partition.rawValue)].queue.push(.single(task)) {
+        let pinned = procedure.pinningEngine.load(ordering: .relaxed) == serial
+        let task = SinglePartitionTask(procedure: Unmanaged.passUnretained(procedure), retainer: pinned ? nil : procedure,
+                                       params: params, context: stamp(), completion: completion)
+        if !siteQueues[Int(partition.rawValue)].queue._withUnsafeGuaranteedRef({ $0.push(.single(task)) }) {
             completion(InvocationResult(status: .serverUnavailable, statusString: "the database is shutting down"))
         }
     }
@@ -213,10 +247,9 @@ public final class Engine: Sendable {
     // MARK: Coordinator
 
     private func coordinatorLoop() {
-        var batch: [CoordinatorRequest] = []
+        var batch = BlockingQueue<CoordinatorRequest>.Batch(capacity: 64)
         while coordinatorQueue.takeAll(into: &batch) {
-            for request in batch { coordinate(request) }
-            batch.removeAll(keepingCapacity: true)
+            batch.consumeAll { request in coordinate(request) }
         }
         coordinatorStopped.set(true)
     }
@@ -241,6 +274,7 @@ public final class Engine: Sendable {
                 let (newCatalog, changes) = try catalog.applying(ddl: ddl)
                 try context.applySchema(changes, catalog: newCatalog)
                 let hash = txn.finish(commit: true)
+                pin(newCatalog)
                 catalogState.withLock { $0 = newCatalog }
                 request.completion(InvocationResult(status: .success, tables: [], determinismHash: hash,
                                                     transactionID: transactionID))
@@ -263,4 +297,21 @@ struct CoordinatorRequest: Sendable {
     let txn: MultiPartitionTransaction
     let work: Work
     let completion: @Sendable (InvocationResult) -> Void
+}
+
+/// The transaction id counter, alone on its cache lines.
+final class TransactionIDCounter: Sendable {
+    /// Keeps `value` away from whatever the allocator places before this object.
+    private let paddingBefore: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0)
+    let value = Atomic<Int64>(1)
+    /// Keeps `value` away from whatever the allocator places after this object.
+    private let paddingAfter: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+}
+
+/// A site queue referred to without retaining it.
+struct UnretainedQueue: @unchecked Sendable {
+    // SAFETY: the queue belongs to a site the engine holds in `sites` for its whole life, so it
+    // outlives every push through this reference; the queue itself is thread-safe.
+    let queue: Unmanaged<BlockingQueue<SiteTask>>
+    init(_ queue: BlockingQueue<SiteTask>) { self.queue = .passUnretained(queue) }
 }

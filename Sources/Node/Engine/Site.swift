@@ -21,6 +21,11 @@ public final class Site: @unchecked Sendable {
     let queue = BlockingQueue<SiteTask>()
     let store = PartitionStore()
     private(set) var catalog: Catalog = .empty
+    /// The undo log of every single-partition transaction this site runs, one at a time: each
+    /// transaction commits or rolls it back (leaving it empty) and starts a fresh determinism
+    /// hash, so reusing it is indistinguishable from a new log per transaction, minus the
+    /// allocation.
+    private let singlePartitionLog = WriteLog()
     private var thread: Thread?
     private let stopped = OneShot<Bool>()
 
@@ -45,17 +50,15 @@ public final class Site: @unchecked Sendable {
     }
 
     private func runLoop() {
-        var batch: [SiteTask] = []
-        batch.reserveCapacity(1024)
+        var batch = BlockingQueue<SiteTask>.Batch(capacity: 1024)
         while queue.takeAll(into: &batch) {
-            for task in batch { run(task) }
-            batch.removeAll(keepingCapacity: true)
+            batch.consumeAll { task in run(task) }
         }
         stopped.set(true)
     }
 
-    private func run(_ task: SiteTask) {
-        switch task {
+    private func run(_ task: consuming SiteTask) {
+        switch consume task {
         case .single(let t): runSinglePartition(t)
         case .multi(let txn): runMultiPartition(txn)
         case .call(let body): body(self)
@@ -65,16 +68,22 @@ public final class Site: @unchecked Sendable {
     // MARK: Single-partition transactions
 
     private func runSinglePartition(_ task: SinglePartitionTask) {
-        var procedure = task.procedure
-        if procedure.catalogVersion != catalog.version {
-            // Planned against another catalog: resolve the name again against the one in force here.
-            guard let current = catalog.procedure(named: procedure.name) else {
-                task.completion(.failure(SQLError(.unknownProcedure, "Procedure \(procedure.name) was not found"), transactionID: task.context.transactionID))
-                return
+        task.procedure._withUnsafeGuaranteedRef { queued in
+            if queued.catalogVersion == catalog.version {
+                execute(queued, task)
+            } else if let current = catalog.procedure(named: queued.name) {
+                // Planned against another catalog: resolve the name again against the one in force here.
+                execute(current, task)
+            } else {
+                task.completion(.failure(SQLError(.unknownProcedure, "Procedure \(queued.name) was not found"), transactionID: task.context.transactionID))
             }
-            procedure = current
         }
-        let log = WriteLog()
+    }
+
+    private func execute(_ procedure: CompiledProcedure, _ task: SinglePartitionTask) {
+        let log = singlePartitionLog
+        precondition(log.isEmpty, "site \(partition) starts transaction \(task.context.transactionID) with \(log.count) undo records left over")
+        log.resetDeterminismHash()
         do {
             let tables = try procedure.executeSinglePartition(params: task.params, store: store, log: log, context: task.context)
             let hash = log.determinismHash
@@ -93,22 +102,25 @@ public final class Site: @unchecked Sendable {
         let log = WriteLog()
         var schemaUndo: [() -> Void] = []
         var previousCatalog: Catalog?
-        var batch: [MultiPartitionMessage] = []
+        var batch = BlockingQueue<MultiPartitionMessage>.Batch(capacity: 16)
         let mailbox = txn.mailbox(for: partition)
-        while true {
+        var finished = false
+        while !finished {
             guard mailbox.takeAll(into: &batch) else {
                 preconditionFailure("mailbox of \(partition) closed before transaction \(txn.context.transactionID) finished")
             }
-            for message in batch {
+            batch.consumeAll { message in
+                // The coordinator sends nothing after `.finish` (it waits for every site first).
+                precondition(!finished, "site \(partition) got a message for transaction \(txn.context.transactionID) after its decision")
                 switch message {
                 case .fragment(let fragment, let reply):
-                    do {
+                    do throws(SQLError) {
                         reply(partition, .success(try fragment(store, log, txn.context)))
                     } catch {
                         reply(partition, .failure(error))
                     }
                 case .schema(let changes, let newCatalog, let reply):
-                    do {
+                    do throws(SQLError) {
                         try applySchema(changes, undo: &schemaUndo)
                         if previousCatalog == nil { previousCatalog = catalog }
                         catalog = newCatalog
@@ -125,10 +137,9 @@ public final class Site: @unchecked Sendable {
                         if let previousCatalog { catalog = previousCatalog }
                     }
                     txn.siteFinished(partition, determinismHash: log.determinismHash)
-                    return
+                    finished = true
                 }
             }
-            batch.removeAll(keepingCapacity: true)
         }
     }
 
@@ -178,8 +189,19 @@ enum SiteTask: Sendable {
     case call(@Sendable (Site) -> Void)
 }
 
-struct SinglePartitionTask: Sendable {
-    let procedure: CompiledProcedure
+struct SinglePartitionTask: @unchecked Sendable {
+    // SAFETY: `procedure` is an unretained reference that stays valid until the task has run:
+    // either `retainer` holds the procedure, or the engine that queued the task has pinned it. An
+    // engine keeps every catalog it installed, and so every procedure it pinned, until it is
+    // freed; it cannot be freed while a task is queued, because its coordinator thread holds it
+    // until `shutdown`, and `shutdown` returns only after every site has drained its queue (a
+    // push after that fails and drops the task without running it). Skipping the retain matters
+    // because one procedure is shared by every call on every site thread: retaining it per call
+    // would bounce its reference count between cores. Everything else is Sendable.
+    let procedure: Unmanaged<CompiledProcedure>
+    /// The procedure, retained, when no engine pins it (ad hoc plans, procedures from a catalog
+    /// this engine did not install); nil for pinned procedures.
+    let retainer: CompiledProcedure?
     let params: [Value]
     let context: ExecutionContext
     let completion: @Sendable (InvocationResult) -> Void

@@ -1,3 +1,5 @@
+import Synchronization
+
 // A compiled procedure: a user procedure (CREATE PROCEDURE ... AS), an ad hoc statement, or a
 // default CRUD procedure. Immutable after compilation and shared by every site thread.
 //
@@ -11,6 +13,9 @@
 // (reporting the first partition's count), partitioned DML on every partition (counts summed),
 // partitioned queries as fragments plus a coordinator merge, and statements pinned to one partition
 // key through `runOnPartition(forKey:)`.
+//
+// Lifetime while queued: an engine that installs a catalog pins that catalog's procedures (see
+// `Engine.pinnedCatalogs`), and a call of a pinned procedure is queued without retaining it.
 //
 // Default CRUD procedures bypass the planner: a direct call of the storage operation after
 // converting the parameters to the column types (the hot path of the key-value benchmark).
@@ -31,6 +36,11 @@ public final class CompiledProcedure: Sendable {
     /// The catalog version this procedure was compiled against. A site whose catalog has moved on
     /// resolves the procedure again by name rather than run a plan made for another schema.
     public let catalogVersion: Int64
+    /// The serial of the engine that keeps this procedure alive for as long as it exists (0: no
+    /// engine does). Set at most once, by `Engine.pin(_:)`, when the engine installs the catalog
+    /// holding the procedure; read on every call, written never again, so reading it costs no
+    /// cache-line transfer between site threads.
+    let pinningEngine = Atomic<UInt64>(0)
 
     let statements: [CompiledStatement]
     let parameterRanges: [Range<Int>]

@@ -98,9 +98,14 @@ final class DefaultFastPath: Sendable {
             case (.integer(let v), .number) where c.type.isInteger:
                 if c.type != .bigint, !c.type.integerRange!.contains(v) { break }
                 continue
-            case (.string, .string), (.bytes, .bytes):
+            case (.string(let v), .string):
                 // Length limits are checked here so the fast path never relies on storage for them.
-                if c.maxLength != nil { do { out[i] = try c.coerce(out[i]) } catch { throw SQLError(storage: error) } }
+                // Checked, not coerced: a string or byte value is already in its stored form, and
+                // writing it back into `out` would copy the whole parameter array.
+                if c.maxLength != nil { do { try c.checkLength(of: v) } catch { throw SQLError(storage: error) } }
+                continue
+            case (.bytes(let v), .bytes):
+                if c.maxLength != nil { do { try c.checkLength(byteCount: v.count) } catch { throw SQLError(storage: error) } }
                 continue
             case (.timestamp, .timestamp): continue
             case (.float, _) where c.type == .float: continue

@@ -46,7 +46,10 @@ public final class WriteLog {
 
     /// Forgets the undo records (keeps the hash readable).
     public func commit() {
-        for r in records { r.table.settle(r) }
+        // One access to `records` for the whole loop, not one per record.
+        records.withUnsafeBufferPointer { committed in
+            for r in committed { r.table.settle(r) }
+        }
         records.removeAll(keepingCapacity: true)
     }
 
