@@ -488,9 +488,14 @@ run_volt() {
 </deployment>
 EOF
     cp "$WORK/volt-config/deployment.xml" "$OUT/volt-deployment.xml"
-    # voltctl has no --version: the commit it was built from identifies it.
-    { git -C "$REPO" rev-parse HEAD && git -C "$REPO" status --porcelain --untracked-files=no; } \
-        >"$OUT/volt-version.txt" 2>/dev/null || true
+    # voltctl has no --version: the binary and, when built here, the commit identify it.
+    {
+        echo "binary: $VOLTCTL"
+        if ((BUILD)); then
+            echo "built from: $(git -C "$REPO" rev-parse HEAD)"
+            git -C "$REPO" status --porcelain --untracked-files=no
+        fi
+    } >"$OUT/volt-version.txt" 2>/dev/null || true
     log "voltctl: init"
     "$VOLTCTL" init --dir "$root" --config "$WORK/volt-config/deployment.xml" >"$OUT/volt-init.log" 2>&1 \
         || { cat "$OUT/volt-init.log" >&2; die "voltctl init failed"; }
