@@ -242,3 +242,31 @@ import Testing
         #expect(engine.onEverySite { _, store in store.table(named: "R")!.rowCount } == [1, 1, 1])
     }
 }
+
+/// An @AdHoc batch is one transaction: all its statements or none.
+@Suite struct AdHocBatches {
+    @Test(arguments: ["ACCOUNT", "COUNTRY"])
+    func aFailingStatementRollsBackTheWholeBatch(table: String) {
+        let engine = Engine(configuration: .init(sitesPerHost: 3))
+        defer { engine.shutdown() }
+        #expect(engine.adHoc(EngineTransactions.schema).succeeded)
+        let row: (Int) -> String = { table == "ACCOUNT" ? "(\($0), 'o', 1)" : "('C\($0)', 'n')" }
+        #expect(engine.adHoc("INSERT INTO \(table) VALUES \(row(1));").succeeded)
+        let r = engine.adHoc("INSERT INTO \(table) VALUES \(row(2)); INSERT INTO \(table) VALUES \(row(1));")
+        #expect(r.status == .gracefulFailure, "\(r.statusString ?? "")")
+        #expect(engine.adHoc("SELECT COUNT(*) FROM \(table)").tables.first?.scalar == .integer(1))
+        let ok = engine.adHoc("INSERT INTO \(table) VALUES \(row(2)); INSERT INTO \(table) VALUES \(row(3)); SELECT COUNT(*) FROM \(table);")
+        #expect(ok.succeeded)
+        #expect(ok.tables.count == 3)
+        #expect(ok.tables.last?.scalar == .integer(3))
+    }
+
+    @Test func aBatchPinnedToOnePartitionIsOneSinglePartitionTransaction() {
+        let engine = Engine(configuration: .init(sitesPerHost: 3))
+        defer { engine.shutdown() }
+        #expect(engine.adHoc(EngineTransactions.schema).succeeded)
+        let r = engine.adHoc("INSERT INTO ACCOUNT VALUES (4, 'a', 1); UPDATE ACCOUNT SET BALANCE = 2 WHERE ID = 4; SELECT BALANCE FROM ACCOUNT WHERE ID = 4;")
+        #expect(r.succeeded, "\(r.statusString ?? "")")
+        #expect(r.tables.last?.rows == [[.integer(2)]])
+    }
+}

@@ -125,8 +125,8 @@ public final class Engine: Sendable {
     }
 
     /// `@AdHoc`: one or more `;`-separated statements, all DDL or all DML/queries. A DDL batch is one
-    /// schema transaction; DML statements run one transaction each, in order, and the call returns
-    /// one table per statement (stopping at the first failure).
+    /// schema transaction; a DML/query batch is one transaction (all statements or none) returning
+    /// one table per statement.
     public func adHoc(_ sql: String, params: [Value] = [], completion: @escaping @Sendable (InvocationResult) -> Void) {
         let statements = SQLScript.split(sql)
         guard !statements.isEmpty else {
@@ -143,7 +143,7 @@ public final class Engine: Sendable {
                 statusString: "DDL mixed with DML and queries is unsupported: run them as separate @AdHoc calls"))
             return
         }
-        runAdHocStatements(statements[...], params: params, tables: [], completion: completion)
+        runAdHocStatements(statements, params: params, completion: completion)
     }
 
     public func adHoc(_ sql: String, params: [Value] = []) -> InvocationResult {
@@ -152,25 +152,48 @@ public final class Engine: Sendable {
         return result.wait()
     }
 
-    private func runAdHocStatements(_ statements: ArraySlice<String>, params: [Value], tables: [ResultTable],
+    /// Runs a batch of DML/query statements as ONE transaction, as VoltDB does: they all succeed or
+    /// all roll back. A batch whose statements are all pinned to one partition is a single-partition
+    /// transaction there; anything else is one multi-partition transaction. A single statement keeps
+    /// its own routing and takes the call's parameters.
+    private func runAdHocStatements(_ statements: [String], params: [Value],
                                     completion: @escaping @Sendable (InvocationResult) -> Void) {
-        guard let sql = statements.first else {
-            completion(InvocationResult(status: .success, tables: tables))
+        var procedures: [CompiledProcedure] = []
+        for sql in statements {
+            do {
+                procedures.append(try compileAdHoc(sql))
+            } catch {
+                completion(.failure(error))
+                return
+            }
+        }
+        if procedures.count == 1 {
+            invoke(procedures[0], params, completion: completion)
             return
         }
-        let procedure: CompiledProcedure
-        do {
-            procedure = try compileAdHoc(sql)
-        } catch {
-            completion(.failure(error))
+        if !params.isEmpty {
+            completion(InvocationResult(status: .gracefulFailure,
+                statusString: "parameters can only be given to a single-statement @AdHoc call; this batch has \(procedures.count) statements"))
             return
         }
-        // Parameters go to the statement only when the batch is a single statement, as in VoltDB.
-        let statementParams = statements.count == 1 && tables.isEmpty ? params : []
-        invoke(procedure, statementParams) { [self] result in
-            guard result.succeeded else { completion(result); return }
-            runAdHocStatements(statements.dropFirst(), params: params, tables: tables + result.tables, completion: completion)
+        let batch = procedures
+        let homes = Set(batch.map { p -> PartitionID? in
+            if case .singleConstant(let key, let type) = p.partitioning { return ring.partition(forKey: key, type: type) }
+            return nil
+        })
+        if homes.count == 1, let home = homes.first!, batch.allSatisfy({ $0.parameterCount == 0 }) {
+            runSinglePartition(on: home, { store, log, context throws(SQLError) in
+                var tables: [ResultTable] = []
+                for p in batch { tables += try p.executeSinglePartition(params: [], store: store, log: log, context: context) }
+                return tables
+            }, completion: completion)
+            return
         }
+        runMultiPartition({ mp, context throws(SQLError) in
+            var tables: [ResultTable] = []
+            for p in batch { tables += try p.executeMultiPartition(params: [], mp: mp, context: context) }
+            return tables
+        }, completion: completion)
     }
 
     /// Compiles an ad hoc statement, caching the plan by its text for the catalog in force.
