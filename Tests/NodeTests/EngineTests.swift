@@ -270,3 +270,20 @@ import Testing
         #expect(r.tables.last?.rows == [[.integer(2)]])
     }
 }
+
+/// Shutdown does not wait for a backlog: queued calls are answered, not run.
+@Suite struct EngineShutdown {
+    @Test func queuedWorkIsAnsweredServerUnavailableAtShutdown() {
+        let engine = Engine(configuration: .init(sitesPerHost: 2))
+        #expect(engine.adHoc("CREATE TABLE R (A INTEGER NOT NULL PRIMARY KEY); PARTITION TABLE R ON COLUMN A;").succeeded)
+        let statuses = Mutex<[ClientStatus]>([])
+        let count = 20_000
+        for i in 0..<count {
+            engine.invoke("R.insert", [.integer(Int64(i))]) { r in statuses.withLock { $0.append(r.status) } }
+        }
+        engine.shutdown()
+        let seen = statuses.withLock { $0 }
+        #expect(seen.count == count, "every call is answered exactly once")
+        #expect(Set(seen).isSubset(of: [.success, .serverUnavailable]))
+    }
+}

@@ -28,6 +28,8 @@ public final class Engine: Sendable {
         }
     }
 
+    /// Set when shutdown begins; sites and the coordinator then answer queued work without running it.
+    let draining: DrainFlag
     public let configuration: Configuration
     public let ring: HashRing
     public var partitions: [PartitionID] { sites.map(\.partition) }
@@ -60,7 +62,9 @@ public final class Engine: Sendable {
         serial = Engine.serials.wrappingAdd(1, ordering: .relaxed).oldValue
         let ring = HashRing(partitionCount: configuration.sitesPerHost)
         self.ring = ring
-        sites = (0..<configuration.sitesPerHost).map { Site(id: SiteID(Int32($0)), partition: PartitionID(Int32($0)), ring: ring) }
+        let drainFlag = DrainFlag()
+        draining = drainFlag
+        sites = (0..<configuration.sitesPerHost).map { Site(id: SiteID(Int32($0)), partition: PartitionID(Int32($0)), ring: ring, draining: drainFlag) }
         siteQueues = sites.map { UnretainedQueue($0.queue) }
         for site in sites { site.start() }
         let coordinator = Thread { [self] in coordinatorLoop() }
@@ -69,7 +73,12 @@ public final class Engine: Sendable {
     }
 
     /// Stops accepting work, lets queued transactions finish, and joins every thread.
+    ///
+    /// Work that is queued but not yet started when `shutdown` begins is not run: each such call is
+    /// answered SERVER_UNAVAILABLE, as VoltDB answers calls stranded by a shutdown, so a backlog
+    /// (a client that queued thousands of expensive calls and went away) cannot hold the process.
     public func shutdown() {
+        draining.start()
         coordinatorQueue.close()
         _ = coordinatorStopped.wait()
         for site in sites { site.stop() }
@@ -279,6 +288,11 @@ public final class Engine: Sendable {
 
     private func coordinate(_ request: CoordinatorRequest) {
         let txn = request.txn
+        if draining.isDraining {
+            _ = txn.finish(commit: false)
+            request.completion(.notRunBecauseOfShutdown(transactionID: txn.context.transactionID))
+            return
+        }
         let context = CoordinatorContext(txn: txn, ring: ring)
         let transactionID = txn.context.transactionID
         do {
@@ -337,4 +351,19 @@ struct UnretainedQueue: @unchecked Sendable {
     // outlives every push through this reference; the queue itself is thread-safe.
     let queue: Unmanaged<BlockingQueue<SiteTask>>
     init(_ queue: BlockingQueue<SiteTask>) { self.queue = .passUnretained(queue) }
+}
+
+/// Whether the engine is shutting down. Read once per queued task; written once.
+final class DrainFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    func start() { flag.store(true, ordering: .releasing) }
+    var isDraining: Bool { flag.load(ordering: .acquiring) }
+}
+
+extension InvocationResult {
+    static func notRunBecauseOfShutdown(transactionID: Int64) -> InvocationResult {
+        InvocationResult(status: .serverUnavailable,
+                         statusString: "the database is shutting down; this call was queued and was not run",
+                         transactionID: transactionID)
+    }
 }

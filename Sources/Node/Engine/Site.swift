@@ -29,9 +29,12 @@ public final class Site: @unchecked Sendable {
     private var thread: Thread?
     private let stopped = OneShot<Bool>()
 
-    init(id: SiteID, partition: PartitionID, ring: HashRing) {
+    private let draining: DrainFlag
+
+    init(id: SiteID, partition: PartitionID, ring: HashRing, draining: DrainFlag) {
         self.id = id
         self.partition = partition
+        self.draining = draining
         store.ownership = TokenOwnership(ring: ring, partition: partition)
     }
 
@@ -68,6 +71,10 @@ public final class Site: @unchecked Sendable {
     // MARK: Single-partition transactions
 
     private func runSinglePartition(_ task: SinglePartitionTask) {
+        if draining.isDraining {
+            task.completion(.notRunBecauseOfShutdown(transactionID: task.context.transactionID))
+            return
+        }
         task.procedure._withUnsafeGuaranteedRef { queued in
             if queued.catalogVersion == catalog.version {
                 execute(queued, task)
