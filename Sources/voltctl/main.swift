@@ -15,6 +15,8 @@ let voltctl = Command(
     name: "voltctl",
     abstract: "Operate an elastic, K-safe, in-memory SQL database cluster",
     subcommands: [
+        InitCommand.declaration,
+        StartCommand.declaration,
         Command(
             name: "bench",
             abstract: "Measure throughput and latency under a synthetic workload",
@@ -33,6 +35,8 @@ func run(_ arguments: [String]) -> Int32 {
         case .run(let parsed):
             switch parsed.verbs {
             case ["bench", "kv"]: print(try BenchKVCommand.run(parsed))
+            case ["init"]: print(try InitCommand.run(parsed))
+            case ["start"]: try StartCommand.run(parsed, commandLine: arguments)
             default: preconditionFailure("'\(parsed.commandPath)' is declared but has no handler")
             }
         }
