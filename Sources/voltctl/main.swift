@@ -15,6 +15,8 @@ let voltctl = Command(
     name: "voltctl",
     abstract: "Operate an elastic, K-safe, in-memory SQL database cluster",
     subcommands: [
+        InitCommand.declaration,
+        StartCommand.declaration,
         Command(
             name: "bench",
             abstract: "Measure throughput and latency under a synthetic workload",
@@ -35,6 +37,8 @@ func run(_ arguments: [String]) -> Int32 {
         case .run(let parsed):
             switch parsed.verbs {
             case ["bench", "kv"]: print(try BenchKVCommand.run(parsed))
+            case ["init"]: print(try InitCommand.run(parsed))
+            case ["start"]: try StartCommand.run(parsed, commandLine: arguments)
             case ["sql"]: return try SQLCommand.run(parsed)
             case ["status"]: print(try StatusCommand.run(parsed))
             case ["pause"], ["resume"], ["shutdown"]: print(try AdminCommands.run(parsed.verbs[0], parsed))

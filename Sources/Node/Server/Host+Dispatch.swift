@@ -1,0 +1,111 @@
+// How a decoded invocation becomes work: system procedures by name, user and default procedures
+// through the router (find the partition, find its leader, run locally or forward).
+//
+// Admission, in order: a stopping host answers SERVER_UNAVAILABLE; a paused host answers
+// SERVER_UNAVAILABLE on the client port for user procedures, @AdHoc and the bulk loaders (the
+// admin port, and the read-only system procedures, keep working, as in VoltDB's admin mode); an
+// unknown procedure is UNEXPECTED_FAILURE "Procedure X was not found"; a parameter the engine
+// cannot take is GRACEFUL_FAILURE; the engine reports a wrong parameter count itself.
+//
+// A v2 invocation with a partition destination (the Python client's `call_all_partitions`) is
+// accepted for single-partition procedures whose partition parameter, the key the client
+// prepends, hashes to that destination — which `@GetPartitionKeys` keys always do; anything else
+// is GRACEFUL_FAILURE, as in Java.
+
+import VoltModel
+import VoltWire
+
+/// Where a call runs.
+enum Route: Sendable, Equatable {
+    case local
+    case forward(HostID)
+    case unavailable(String)
+}
+
+extension Host {
+    typealias Reply = @Sendable (InvocationResult) -> Void
+
+    static let pausedMessage = "The database is paused: the client port accepts no work until @Resume. "
+        + "Use the admin port to run work while paused."
+
+    func dispatch(_ invocation: Invocation, session: SessionRecord, reply: @escaping Reply) {
+        guard let runtime, isRunning else {
+            reply(InvocationResult(status: .serverUnavailable, statusString: "The server is shutting down"))
+            return
+        }
+        let name = invocation.procedure
+        if name.hasPrefix("@") {
+            runSystemProcedure(name, invocation, session: session, runtime: runtime, reply: reply)
+            return
+        }
+        if refusesWorkWhilePaused(session) {
+            reply(InvocationResult(status: .serverUnavailable, statusString: Host.pausedMessage))
+            return
+        }
+        let engine = runtime.engine
+        guard let procedure = engine.procedure(named: name) else {
+            reply(InvocationResult(status: .unexpectedFailure, statusString: "Procedure \(name) was not found"))
+            return
+        }
+        let values: [Value]
+        do {
+            values = try WireParameter.engineValues(invocation.parameters, procedure: name)
+        } catch {
+            reply(InvocationResult(status: .gracefulFailure, statusString: error.description))
+            return
+        }
+        let partition = partition(of: procedure, values, ring: engine.ring)
+        if let destination = invocation.header.partitionDestination {
+            guard case .single = procedure.partitioning, partition == destination else {
+                reply(InvocationResult(status: .gracefulFailure,
+                    statusString: "Procedure \(name) cannot be directed to \(destination): only a single-partition procedure "
+                        + "whose partition parameter hashes to that partition can"))
+                return
+            }
+        }
+        let started = Host.monotonicNanos()
+        let stats = self.stats
+        let recorded: Reply = { result in
+            stats.recordProcedure(procedure.name, partition: partition ?? .multiPartitionInitiator, status: result.status,
+                                  nanos: Host.monotonicNanos() - started)
+            reply(result)
+        }
+        switch route(partition ?? .multiPartitionInitiator) {
+        case .local: engine.invoke(procedure, values, completion: recorded)
+        case .forward(let host): recorded(Host.forwardingUnsupported(host))
+        case .unavailable(let why): recorded(InvocationResult(status: .serverUnavailable, statusString: why))
+        }
+    }
+
+    /// The partition a procedure call runs on, or nil for multi-partition work. A call with the
+    /// wrong number of parameters is routed anywhere: the engine refuses it with its own message.
+    func partition(of procedure: CompiledProcedure, _ values: [Value], ring: HashRing) -> PartitionID? {
+        switch procedure.partitioning {
+        case .single(let index, let type):
+            return index < values.count ? ring.partition(forKey: values[index], type: type) : PartitionID(0)
+        case .singleConstant(let key, let type):
+            return ring.partition(forKey: key, type: type)
+        case .multi:
+            return nil
+        }
+    }
+
+    /// Where the leader of `partition` is: this host, another host, or nowhere.
+    func route(_ partition: PartitionID) -> Route {
+        guard let topology else { return .unavailable("The server is not running") }
+        guard let leader = topology.leader(of: partition) else {
+            return .unavailable("\(partition) has no leader in the current topology")
+        }
+        return leader == hostID ? .local : .forward(leader)
+    }
+
+    static func forwardingUnsupported(_ host: HostID) -> InvocationResult {
+        InvocationResult(status: .unexpectedFailure,
+                         statusString: "The leader of this call's partition is \(host); forwarding calls between hosts "
+                            + "is not supported until the cluster milestone")
+    }
+
+    func refusesWorkWhilePaused(_ session: SessionRecord) -> Bool {
+        !session.admin && isPaused
+    }
+}
