@@ -227,6 +227,12 @@ def server(request, tmp_path_factory):
         yield s
     finally:
         s.stop()
+    # The server promises to stop cleanly on SIGTERM, whatever the module put it through.
+    if s.needed_sigkill or s.exit_code != 0:
+        pytest.fail("the server (pid %d) did not stop cleanly on SIGTERM: %s\n%s"
+                    % (s.pid, "still running after %d s, killed" % STOP_TIMEOUT_S
+                       if s.needed_sigkill else "exit code %s" % s.exit_code, s.log_tail()),
+                    pytrace=False)
 
 
 @pytest.fixture

@@ -62,9 +62,16 @@ CREATE TABLE BULK_R (
     PRIMARY KEY (ID)
 );
 
--- Wide rows for the client that never reads its responses: BIG_FROM(0) returns every row of the
--- partition that key 0 hashes to (about a quarter of the table), so each request costs the
--- server a large response while staying a single-partition transaction.
+-- Large answers for the client that never reads them (test_bad_input.py), two ways: BLOB_GET
+-- answers one row's VARBINARY of up to 1 MiB (cheap to produce); BIG_FROM(0) answers every row of
+-- the partition that key 0 hashes to, about 2,000 rows of 250 bytes (each answer built row by row).
+CREATE TABLE BLOBS (
+    ID INTEGER NOT NULL,
+    DATA VARBINARY(1048576),
+    PRIMARY KEY (ID)
+);
+PARTITION TABLE BLOBS ON COLUMN ID;
+CREATE PROCEDURE BLOB_GET PARTITION ON TABLE BLOBS COLUMN ID AS SELECT DATA FROM BLOBS WHERE ID = ?;
 CREATE TABLE BIG (
     ID INTEGER NOT NULL,
     PAD VARCHAR(250),

@@ -59,7 +59,9 @@ def test_bad_sql_is_refused_with_a_message(server, client, unique):
 
 
 def test_failed_statement_rolls_back_its_batch(server, client, unique):
-    """A duplicate key in the second statement undoes the first (one transaction)."""
+    """A duplicate key in the second statement undoes the first: VoltDB runs the statements of
+    one @AdHoc call as a single transaction ("they all succeed as a group or they all roll back
+    if any of them fail", docs.voltactivedata.com/UsingVoltDB/sysprocadhoc.php)."""
     table = unique.upper() + "_TX"
     adhoc(client, "CREATE TABLE %s (ID INTEGER NOT NULL, PRIMARY KEY (ID))" % table)
     adhoc(client, "INSERT INTO %s VALUES (1)" % table)
