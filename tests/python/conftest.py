@@ -153,9 +153,11 @@ class Server:
             (self.client_port, self.admin_port, self.internal_port,
              self.http_port) = free_ports(4)
             offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-            args = [voltctl_path(), "start", "--dir", self.root,
-                    "--client", self.client_port, "--admin", self.admin_port,
-                    "--internal", self.internal_port, "--http", self.http_port]
+            # Every port on 127.0.0.1 (`[ip:]port`, as VoltDB's start takes them).
+            args = [voltctl_path(), "start", "--dir", self.root]
+            for option, port in [("--client", self.client_port), ("--admin", self.admin_port),
+                                 ("--internal", self.internal_port), ("--http", self.http_port)]:
+                args += [option, "%s:%d" % (self.host, port)]
             with open(self.log_path, "ab") as log:
                 log.write(("$ %s\n" % " ".join(map(str, args))).encode())
                 log.flush()
