@@ -18,6 +18,13 @@
 // (the kernel's buffers then push back on the client) and falling to half of it resumes. The pause
 // flag is an atomic flipped by compare-and-exchange, so a pause and a resume are each issued once.
 // A peer that half-closes is closed once its calls in flight have been answered.
+//
+// Fairness: of a connection's calls in flight, at most `engineWindow` are at the engine (queued at
+// or running on a site) at once; the rest wait here, in arrival order, and each answer lets the
+// next one through. One client that pipelines thousands of expensive calls therefore cannot bury
+// other clients' calls behind its own in the sites' queues. While the connection's unsent output
+// is over the network's high-water mark (a client that does not read), nothing more is let
+// through until it drains, so answers cannot pile up without bound either.
 
 import Synchronization
 import VoltModel
@@ -33,6 +40,27 @@ final class SessionRecord: Sendable {
     let inFlightRequestBytes = Atomic<Int>(0)
     let readingPaused = Atomic<Bool>(false)
     let inputClosed = Atomic<Bool>(false)
+    /// Calls decoded but not yet given to the engine, and how many are at the engine now.
+    let admission = Mutex(Admission())
+
+    struct Admission {
+        var waiting: [PendingCall] = []
+        var head = 0
+        var atEngine = 0
+        var stalledOnOutput = false
+
+        var hasWaiting: Bool { head < waiting.count }
+
+        mutating func takeNext() -> PendingCall {
+            let call = waiting[head]
+            head += 1
+            if head > 1024 && head * 2 > waiting.count {
+                waiting.removeFirst(head)
+                head = 0
+            }
+            return call
+        }
+    }
 
     init(connection: Connection, admin: Bool, user: String) {
         self.connection = connection
@@ -141,9 +169,54 @@ final class ClientSession: ConnectionHandler {
             connection.pauseReading()
             ClientSession.resumeIfDrained(record, lowWater: cap / 2)
         }
+        record.admission.withLock { $0.waiting.append(PendingCall(invocation: invocation, bytes: bytes, started: Host.monotonicNanos())) }
+        ClientSession.admit(record, host: host)
+    }
+
+    /// How many of one connection's calls may be at the engine at once.
+    static let engineWindow = 64
+
+    /// Gives waiting calls to the engine while the connection is under its window and its output
+    /// is not backed up; when it is backed up, checks again shortly on the connection's loop.
+    static func admit(_ record: SessionRecord, host: Host) {
+        let connection = record.connection
+        while true {
+            let outputBackedUp = connection.isReadingPausedForOutput
+            enum Step { case dispatch(PendingCall), retryLater, done }
+            let step: Step = record.admission.withLock { a in
+                guard a.hasWaiting, a.atEngine < engineWindow else { return .done }
+                if outputBackedUp && a.atEngine > 0 { return .done }
+                if outputBackedUp {
+                    if a.stalledOnOutput { return .done }
+                    a.stalledOnOutput = true
+                    return .retryLater
+                }
+                a.atEngine += 1
+                return .dispatch(a.takeNext())
+            }
+            switch step {
+            case .done:
+                return
+            case .retryLater:
+                guard connection.isOpen else { return }
+                connection.eventLoop.schedule(afterMillis: 5) {
+                    record.admission.withLock { $0.stalledOnOutput = false }
+                    admit(record, host: host)
+                }
+                return
+            case .dispatch(let call):
+                run(call, record: record, host: host)
+            }
+        }
+    }
+
+    private static func run(_ call: PendingCall, record: SessionRecord, host: Host) {
+        let connection = record.connection
+        let invocation = call.invocation
+        let bytes = call.bytes
         let handle = invocation.handle
-        let started = Host.monotonicNanos()
-        let host = self.host
+        let started = call.started
+        let cap = host.options.maxInFlightPerConnection
         host.dispatch(invocation, session: record) { result in
             let response = ClientResponse(handle: handle, status: result.status, statusString: result.statusString, tables: result.tables)
             let frame: [UInt8]
@@ -162,6 +235,8 @@ final class ClientSession: ConnectionHandler {
                 ClientSession.resumeIfDrained(record, lowWater: cap / 2)
             }
             if left == 0 && record.inputClosed.load(ordering: .sequentiallyConsistent) { connection.closeAfterFlush() }
+            record.admission.withLock { $0.atEngine -= 1 }
+            admit(record, host: host)
         }
     }
 
@@ -184,4 +259,11 @@ extension Host {
         let hex = request.passwordDigest.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
         return hex == user.password.lowercased()
     }
+}
+
+/// A decoded call waiting for its connection's turn at the engine.
+struct PendingCall: Sendable {
+    let invocation: Invocation
+    let bytes: Int
+    let started: Int64
 }
