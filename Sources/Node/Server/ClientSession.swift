@@ -48,6 +48,12 @@ final class SessionRecord: Sendable {
         var head = 0
         var atEngine = 0
         var stalledOnOutput = false
+        /// Whether some thread is inside `admit` for this connection, and whether another asked
+        /// for a pass meanwhile. A completion can arrive synchronously inside `admit` (a call the
+        /// engine refuses at once, e.g. while shutting down); without this it would recurse once
+        /// per waiting call and overflow the stack.
+        var pumping = false
+        var passRequested = false
 
         var hasWaiting: Bool { head < waiting.count }
 
@@ -180,15 +186,28 @@ final class ClientSession: ConnectionHandler {
     /// is not backed up; when it is backed up, checks again shortly on the connection's loop.
     static func admit(_ record: SessionRecord, host: Host) {
         let connection = record.connection
+        let mine = record.admission.withLock { a -> Bool in
+            if a.pumping { a.passRequested = true; return false }
+            a.pumping = true
+            return true
+        }
+        guard mine else { return }
         while true {
             let outputBackedUp = connection.isReadingPausedForOutput
-            enum Step { case dispatch(PendingCall), retryLater, done }
+            enum Step { case dispatch(PendingCall), dispatchNothing, retryLater, done }
             let step: Step = record.admission.withLock { a in
-                guard a.hasWaiting, a.atEngine < engineWindow else { return .done }
-                if outputBackedUp && a.atEngine > 0 { return .done }
+                func finish() -> Step {
+                    // Another thread asked for a pass while this one held the pump: go round again.
+                    if a.passRequested { a.passRequested = false; return .dispatchNothing }
+                    a.pumping = false
+                    return .done
+                }
+                guard a.hasWaiting, a.atEngine < engineWindow else { return finish() }
+                if outputBackedUp && a.atEngine > 0 { return finish() }
                 if outputBackedUp {
-                    if a.stalledOnOutput { return .done }
+                    if a.stalledOnOutput { return finish() }
                     a.stalledOnOutput = true
+                    a.pumping = false
                     return .retryLater
                 }
                 a.atEngine += 1
@@ -197,6 +216,8 @@ final class ClientSession: ConnectionHandler {
             switch step {
             case .done:
                 return
+            case .dispatchNothing:
+                continue
             case .retryLater:
                 guard connection.isOpen else { return }
                 connection.eventLoop.schedule(afterMillis: 5) {
