@@ -44,6 +44,34 @@ extension ServerTests {
         }
     }
 
+    @Test("with security enabled roles decide what a user may run")
+    func securityRoles() throws {
+        let xml = """
+            <deployment><cluster sitesperhost="2"/><security enabled="true"/>
+            <users><user name="alice" password="secret" roles="administrator"/>
+                   <user name="bob" password="pw" roles="user"/>
+                   <user name="carol" password="pw" roles="auditor"/></users></deployment>
+            """
+        try withHost(deploymentXML: xml) { host in
+            let admin = try host.client(user: "alice", password: "secret")
+            try admin.call("@AdHoc", [.string(serverSchema)]).expectSuccess("DDL as administrator")
+            let user = try host.client(user: "bob", password: "pw")
+            try user.call("KV.insert", [.string("a"), .varbinary([1])]).expectSuccess("default procedure as user")
+            try user.call("GET_V", [.string("a")]).expectSuccess("stored procedure as user")
+            try user.call("@AdHoc", [.string("SELECT COUNT(*) FROM KV")]).expectSuccess("query as user")
+            let ddl = try user.call("@AdHoc", [.string("CREATE TABLE NOPE (A INTEGER);")])
+            #expect(ddl.statusCode == ClientStatus.unexpectedFailure.rawValue)
+            #expect(ddl.statusString?.contains("User bob does not have admin permission") == true)
+            let shutdown = try user.call("@Shutdown")
+            #expect(shutdown.statusCode == ClientStatus.unexpectedFailure.rawValue)
+            let other = try host.client(user: "carol", password: "pw")
+            try other.call("@Ping").expectSuccess("read-only system procedure with an unknown role")
+            #expect(try other.call("KV.select", [.string("a")]).statusCode == ClientStatus.unexpectedFailure.rawValue)
+            #expect(try other.call("@AdHoc", [.string("SELECT 1 FROM KV")]).statusCode == ClientStatus.unexpectedFailure.rawValue)
+            try admin.call("@Ping").expectSuccess("the host still serves")
+        }
+    }
+
     @Test("DDL through @AdHoc, then default CRUD, a user procedure and @AdHoc queries")
     func ddlCrudAndQueries() throws {
         try withHost { host in

@@ -35,6 +35,7 @@ final class SessionRecord: Sendable {
     let connection: Connection
     let admin: Bool
     let user: String
+    let permissions: Permissions
     let subscribed = Atomic<Bool>(false)
     let inFlight = Atomic<Int>(0)
     let inFlightRequestBytes = Atomic<Int>(0)
@@ -68,10 +69,11 @@ final class SessionRecord: Sendable {
         }
     }
 
-    init(connection: Connection, admin: Bool, user: String) {
+    init(connection: Connection, admin: Bool, user: String, permissions: Permissions) {
         self.connection = connection
         self.admin = admin
         self.user = user
+        self.permissions = permissions
     }
 }
 
@@ -134,7 +136,8 @@ final class ClientSession: ConnectionHandler {
             refuse(connection, .timeout)
             return
         }
-        let record = SessionRecord(connection: connection, admin: admin, user: request.username)
+        let record = SessionRecord(connection: connection, admin: admin, user: request.username,
+                                   permissions: host.permissions(of: request.username))
         self.record = record
         host.register(record)
         let success = LoginSuccess(hostID: host.hostID, connectionID: connection.id.rawValue,

@@ -47,6 +47,11 @@ extension Host {
             reply(InvocationResult(status: .unexpectedFailure, statusString: "Procedure \(name) was not found"))
             return
         }
+        let needed: Permissions = procedure.isDefault ? .defaultProcedures : .allProcedures
+        guard session.permissions.contains(needed) else {
+            reply(Permissions.refusal(user: session.user, needed: needed, what: name))
+            return
+        }
         let values: [Value]
         do {
             values = try WireParameter.engineValues(invocation.parameters, procedure: name)

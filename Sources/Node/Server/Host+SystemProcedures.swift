@@ -14,9 +14,25 @@ import VoltModel
 import VoltWire
 
 extension Host {
+    /// The permission a system procedure call needs, or nil for the read-only ones anyone may call.
+    static func permissionNeeded(_ name: String, _ p: [WireParameter]) -> Permissions? {
+        switch name.lowercased() {
+        case "@pause", "@resume", "@shutdown": return .admin
+        case "@loadsinglepartitiontable", "@loadmultipartitiontable": return .defaultProcedures
+        case "@adhoc":
+            let statements = SQLScript.split(stringParameter(p, 0) ?? "")
+            return statements.contains(where: SQLScript.isDDL) ? .admin : .sql
+        default: return nil
+        }
+    }
+
     func runSystemProcedure(_ name: String, _ invocation: Invocation, session: SessionRecord, runtime: Runtime,
                             reply: @escaping Reply) {
         let p = invocation.parameters
+        if let needed = Host.permissionNeeded(name, p), !session.permissions.contains(needed) {
+            reply(Permissions.refusal(user: session.user, needed: needed, what: name))
+            return
+        }
         switch name.lowercased() {
         case "@ping":
             reply(InvocationResult(status: .success, tables: [Host.statusTable]))
