@@ -228,16 +228,15 @@ enum BenchKVCommand {
             return try runRemoteKVBench(RemoteKVBenchOptions(arguments, common: options), json: arguments.flag("json"))
         }
 
-        let result = try runEmbeddedKVBench(options)
-        if arguments.flag("json") {
-            let document: JSONValue = [
-                "benchmark": "kv",
-                "target": "embedded",
-                "options": options.json,
-                "result": result.json,
-            ]
-            return JSONWriter(style: .pretty).render(document)
-        }
-        return result.text
+        return try runEmbeddedKVBench(options).rendered(target: "embedded", options: options.json, json: arguments.flag("json"))
+    }
+}
+
+extension KVBenchResult {
+    /// The result for people, or with `--json` one document: `{benchmark, target, options, result}`.
+    func rendered(target: String, options: JSONValue, json: Bool) -> String {
+        guard json else { return text }
+        let document: JSONValue = ["benchmark": "kv", "target": .string(target), "options": options, "result": self.json]
+        return JSONWriter(style: .pretty).render(document)
     }
 }

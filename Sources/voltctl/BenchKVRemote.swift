@@ -84,15 +84,5 @@ func runRemoteKVBench(_ options: RemoteKVBenchOptions, json: Bool) throws -> Str
         throw RuntimeError(error.message)
     }
     if let failure = raw.firstFailure { progress("\(raw.failures) calls failed; the first: \(failure)") }
-    let result = KVBenchResult(raw)
-    if json {
-        let document: JSONValue = [
-            "benchmark": "kv",
-            "target": "servers",
-            "options": options.json,
-            "result": result.json,
-        ]
-        return JSONWriter(style: .pretty).render(document)
-    }
-    return result.text
+    return KVBenchResult(raw).rendered(target: "servers", options: options.json, json: json)
 }
