@@ -25,9 +25,11 @@
 // ceil(P / hosts). That bound can always be met: any s partitions have s × (K+1) replicas on
 // hosts with sitesperhost sites each, so they touch at least s × (K+1) / sitesperhost ≥
 // s / ceil(P / hosts) hosts (Hall's condition). The planner assigns leaders in partition order to
-// the least-loaded replica (lowest id on ties) and, when every replica is full, moves an earlier
-// leader along an augmenting path (Kuhn's matching with capacities), which the condition above
-// guarantees exists.
+// the least-loaded replica; among equally loaded ones, to the one whose led partitions would share
+// the fewest with any single other replica, so that when a host fails its leadership falls to
+// several survivors rather than one buddy; then to the lowest id. When every replica is full it
+// moves an earlier leader along an augmenting path (Kuhn's matching with capacities), which the
+// condition above guarantees exists.
 //
 // Join (VoltDB §3.3). Exactly K+1 new hosts with the cluster's sitesperhost and K bring
 // sitesperhost new partitions, numbered from one past the highest existing id, placed only on the
@@ -173,7 +175,9 @@ private struct LeaderAssignment {
     }
 
     private mutating func augment(_ p: Int) -> Bool {
-        let candidates = replicas[p].sorted { (load[$0], $0) < (load[$1], $1) }
+        let candidates = replicas[p].sorted {
+            (load[$0], backupPile(leader: $0, of: p), $0) < (load[$1], backupPile(leader: $1, of: p), $1)
+        }
         for h in candidates where load[h] < limit && !visited.contains(h) {
             visited.insert(h)
             leaderOf[p] = h
@@ -191,5 +195,18 @@ private struct LeaderAssignment {
             }
         }
         return false
+    }
+
+    /// If `leader` led `p`, the most partitions it would lead that share one other replica of `p`.
+    /// Keeping this low means that when `leader` fails, its partitions fall to several survivors
+    /// instead of all to one buddy.
+    private func backupPile(leader: Int, of p: Int) -> Int {
+        var most = 0
+        for other in replicas[p] where other != leader {
+            var count = 1
+            for q in leaderOf.indices where leaderOf[q] == leader && replicas[q].contains(other) { count += 1 }
+            most = max(most, count)
+        }
+        return most
     }
 }

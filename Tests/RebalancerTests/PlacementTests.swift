@@ -105,6 +105,14 @@ private let validShapes: [Shape] = {
         }
     }
 
+    @Test(arguments: [(30, 64, 2), (48, 16, 15), (64, 8, 3)])
+    func largeShapesPassEveryCheck(hostCount: Int32, sph: Int, k: Int) throws {
+        let specs = hosts(0...(hostCount - 1)) { "rack\($0 % 3)" }
+        let layout = try planInitialLayout(hosts: specs, sitesPerHost: sph, kFactor: k)
+        #expect(layout.partitions.count == Int(hostCount) * sph / (k + 1))
+        #expect(verify(layout: layout).isEmpty)
+    }
+
     @Test func leadersAreSpreadWithinCeilingOfPartitionsOverHosts() throws {
         // 3 hosts × 8 sites, K=1: 12 partitions, 4 leaders each.
         let layout = try plan(3, sph: 8, k: 1)
@@ -125,6 +133,34 @@ private let validShapes: [Shape] = {
 }
 
 @Suite struct PlacementGroupTests {
+    /// Racks of uneven sizes cannot always be spread (VoltDB warns about them), but they must
+    /// still give a sound layout: every check except rack spreading holds.
+    @Test func unevenRacksStillGiveSoundLayouts() throws {
+        var rng = SeededShuffle(seed: 0xACE)
+        for shape in validShapes {
+            for _ in 0..<3 {
+                let racks = Int32.random(in: 1...4, using: &rng)
+                let specs = hosts(0...(shape.hosts - 1)) { _ in "rack\(Int32.random(in: 0..<racks, using: &rng))" }
+                let layout = try planInitialLayout(hosts: specs, sitesPerHost: shape.sph, kFactor: shape.k)
+                var checks = Set(PlacementCheck.allCases)
+                checks.remove(.groupSpreading)
+                let violations = verify(layout: layout, checks: checks)
+                #expect(violations.isEmpty, "hosts \(shape.hosts) sph \(shape.sph) K \(shape.k) \(specs): \(violations)")
+            }
+        }
+    }
+
+    @Test func joiningHostsInTwoRacksSpreadTheNewPartitions() throws {
+        let old = try planInitialLayout(hosts: hosts(0...3) { "rack\($0 % 2)" }, sitesPerHost: 4, kFactor: 1)
+        let joined = try planJoin(layout: old, newHosts: [HostSpec(id: HostID(9), placementGroup: "rack1"),
+                                                          HostSpec(id: HostID(8), placementGroup: "rack0")],
+                                  sitesPerHost: 4, kFactor: 1)
+        #expect(verify(layout: joined).isEmpty)
+        for p in joined.partitions.dropFirst(old.partitions.count) {
+            #expect(p.replicas == [HostID(8), HostID(9)])
+        }
+    }
+
     @Test func twoRacksOfThreeWithKOneSpanBothRacks() throws {
         let specs = hosts(1...6) { $0 <= 3 ? "rackA" : "rackB" }
         for sph in 1...8 {
@@ -239,6 +275,17 @@ private struct SeededShuffle: RandomNumberGenerator {
         #expect(unsafe.count == layout.partitions(on: failed).count)
         #expect(verify(layout: result.layout, checks: [.distinctHosts, .replicasOnKnownHosts, .leaderIsReplica,
                                                        .sitesPerHost]).isEmpty)
+    }
+
+    @Test func aFailedHostsLeadershipIsSharedBySurvivors() throws {
+        // 3 hosts × 8 sites, K=1: 12 partitions, 4 leaders each. Whichever host fails, its four
+        // partitions split two and two, so the survivors lead six each.
+        let layout = try plan(3, sph: 8, k: 1)
+        for failed in layout.hostIDs {
+            let result = planLeaderFailover(layout: layout, failedHosts: [failed])
+            #expect(result.layout.hostIDs.map { result.layout.partitionsLed(by: $0).count } == [6, 6], "lose \(failed)")
+            #expect(verify(layout: result.layout, checks: [.leaderBalance]).isEmpty)
+        }
     }
 
     @Test func promotionPrefersTheSurvivorLeadingLeast() throws {
