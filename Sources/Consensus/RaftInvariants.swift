@@ -56,8 +56,18 @@ public struct RaftInvariants: Sendable {
     }
     private var leaderOfTerm: [Term: HostID] = [:]
     private var sightings: [LogIndex: [Term: Sighting]] = [:]
-    /// Index → (the entry applied there, a term at least that of its commit).
-    public private(set) var applied: [LogIndex: (entry: LogEntry, committedBy: Term)] = [:]
+    /// Every entry any node has applied, by position (index 1 first): nodes apply in index order
+    /// from 1 in every incarnation, so the applied indices are always a contiguous prefix.
+    public private(set) var appliedEntries: [LogEntry] = []
+    /// For each applied entry, the applying node's term when first seen (at least its commit term).
+    private var committedBy: [Term] = []
+    /// (leader, term) → how many applied entries its log is already known to hold. A leader's log
+    /// is append-only within its term, so a prefix once verified stays verified.
+    private var leaderVerified: [LeaderTerm: Int] = [:]
+    private struct LeaderTerm: Hashable, Sendable {
+        let id: HostID
+        let term: Term
+    }
     private var lastTerm: [HostID: Term] = [:]
     private var lastCommit: [HostID: LogIndex] = [:]
     /// Highest log length seen per node, to check only entries new since the last look.
@@ -133,25 +143,35 @@ public struct RaftInvariants: Sendable {
 
     private mutating func checkApplied(_ node: NodeObservation, _ violations: inout [InvariantViolation]) {
         for entry in node.newlyApplied {
-            if let known = applied[entry.index] {
-                if known.entry != entry {
+            let position = Int(entry.index.rawValue) - 1
+            if position < appliedEntries.count {
+                if appliedEntries[position] != entry {
                     violations.append(.init(kind: .stateMachineSafety,
-                                            detail: "\(node.id) applied \(entry) where \(known.entry) was applied before"))
+                                            detail: "\(node.id) applied \(entry) where \(appliedEntries[position]) was applied before"))
                 }
+            } else if position == appliedEntries.count {
+                appliedEntries.append(entry)
+                committedBy.append(node.term)
             } else {
-                applied[entry.index] = (entry, node.term)
+                violations.append(.init(kind: .stateMachineSafety,
+                                        detail: "\(node.id) applied \(entry) while only \(appliedEntries.count) entries were ever applied"))
             }
         }
     }
 
-    private func checkLeaderCompleteness(_ node: NodeObservation, _ violations: inout [InvariantViolation]) {
-        for index in applied.keys.sorted() {
-            guard let known = applied[index], node.term > known.committedBy else { continue }
-            let position = Int(index.rawValue) - 1
-            if position >= node.log.count || node.log[position] != known.entry {
+    private mutating func checkLeaderCompleteness(_ node: NodeObservation, _ violations: inout [InvariantViolation]) {
+        let key = LeaderTerm(id: node.id, term: node.term)
+        var position = leaderVerified[key] ?? 0
+        while position < appliedEntries.count {
+            let entry = appliedEntries[position]
+            // Entries committed in this leader's term or later are not its predecessors' to hand it.
+            if node.term > committedBy[position], position >= node.log.count || node.log[position] != entry {
                 violations.append(.init(kind: .leaderCompleteness,
-                                        detail: "leader \(node.id) of \(node.term) lacks committed \(known.entry) (committed by \(known.committedBy))"))
+                                        detail: "leader \(node.id) of \(node.term) lacks committed \(entry) (committed by \(committedBy[position]))"))
+                return
             }
+            position += 1
         }
+        leaderVerified[key] = position
     }
 }

@@ -2,7 +2,8 @@
 // proposals to every self-styled leader), invariants checked after every step, then a quiet end
 // (heal, restart everyone) that must converge: every host applies the same sequence, and every
 // proposal some host applied is applied everywhere. A failure names its seed; set RAFT_SEED to
-// replay only that seed.
+// replay only that seed. A broken invariant inside a node stops the process with a precondition
+// message that cannot name the seed; set RAFT_TRACE=1 to print each seed as its run starts.
 import Consensus
 import Foundation
 import Testing
@@ -14,14 +15,27 @@ import VoltModel
         return Array(1...100)
     }()
     static let stepsPerRun = 300
+    static let trace = ProcessInfo.processInfo.environment["RAFT_TRACE"] != nil
 
-    static func runOne(nodeCount: Int, seed: UInt64) {
+    /// What one run exercised, so that the sweep can show the chaos was real.
+    struct Coverage {
+        var finalTerm: Term
+        var commandsApplied: Int
+        var crashes: Int
+        var partitions: Int
+    }
+
+    static func runOne(nodeCount: Int, seed: UInt64) -> Coverage {
+        if trace { print("raft sweep: \(nodeCount) nodes, seed \(seed)") }
         var cluster = SimulatedCluster(nodeCount: nodeCount, seed: seed, faults: .chaos)
         cluster.run(steps: stepsPerRun)
         let converged = cluster.runToQuiescence()
         #expect(converged, "did not converge; \(cluster.replay)")
         #expect(cluster.violations.isEmpty, "\(cluster.violations.prefix(5)); \(cluster.replay)")
-        guard converged else { return }
+        let coverage = Coverage(finalTerm: cluster.leader.map { cluster.node($0).currentTerm } ?? .zero,
+                                commandsApplied: cluster.appliedPayloads(cluster.members[0]).count,
+                                crashes: cluster.crashCount, partitions: cluster.partitionCount)
+        guard converged else { return coverage }
         let reference = cluster.applied[cluster.members[0]]!
         for id in cluster.members {
             #expect(cluster.applied[id]! == reference, "\(id) applied a different log; \(cluster.replay)")
@@ -32,9 +46,20 @@ import VoltModel
             cluster.committedEver(index: proposal.index, term: proposal.term) && !everywhere.contains { $0.index == proposal.index && $0.term == proposal.term }
         }
         #expect(lost.isEmpty, "committed proposals lost: \(lost.map(\.index)); \(cluster.replay)")
+        return coverage
     }
 
     @Test(arguments: [3, 5]) func sweep(nodeCount: Int) {
-        for seed in Self.seedsPerSize { Self.runOne(nodeCount: nodeCount, seed: seed) }
+        let runs = Self.seedsPerSize.map { Self.runOne(nodeCount: nodeCount, seed: $0) }
+        guard runs.count > 1 else { return }
+        // The sweep must have exercised what it claims: re-elections, crashes, partitions, commits.
+        let severalTerms = runs.filter { $0.finalTerm > Term(3) }.count
+        let crashed = runs.filter { $0.crashes > 0 }.count
+        let partitioned = runs.filter { $0.partitions > 0 }.count
+        let applied = runs.map(\.commandsApplied).reduce(0, +)
+        #expect(severalTerms > runs.count / 2, "only \(severalTerms) of \(runs.count) runs saw more than 3 terms")
+        #expect(crashed > runs.count / 2, "only \(crashed) of \(runs.count) runs crashed a host")
+        #expect(partitioned > runs.count / 2, "only \(partitioned) of \(runs.count) runs partitioned the network")
+        #expect(applied > runs.count * 10, "only \(applied) commands applied over \(runs.count) runs")
     }
 }

@@ -59,6 +59,9 @@ struct SimulatedCluster {
     /// Every proposal a leader accepted: payload, index, term.
     private(set) var accepted: [(payload: [UInt8], index: LogIndex, term: Term)] = []
     private var proposalCounter = 0
+    /// How many crashes and partitions the run injected, so sweeps can show they did something.
+    private(set) var crashCount = 0
+    private(set) var partitionCount = 0
 
     init(nodeCount: Int, seed: UInt64, faults: Faults = .none, config: RaftConfig = RaftConfig()) {
         self.seed = seed
@@ -91,7 +94,8 @@ struct SimulatedCluster {
 
     /// Whether some host ever applied the entry of `term` at `index`, in any incarnation.
     func committedEver(index: LogIndex, term: Term) -> Bool {
-        invariants.applied[index]?.entry.term == term
+        let position = Int(index.rawValue) - 1
+        return position < invariants.appliedEntries.count && invariants.appliedEntries[position].term == term
     }
 
     // MARK: - Driving
@@ -147,6 +151,7 @@ struct SimulatedCluster {
     mutating func crash(_ id: HostID) {
         precondition(nodes[id] != nil, "\(id) is already down")
         nodes[id] = nil
+        crashCount += 1
         applied[id] = nil
         appliedSinceCheck[id] = nil
     }
@@ -251,6 +256,7 @@ struct SimulatedCluster {
             var sides: [HostID: Int] = [:]
             for id in members { sides[id] = rng.below(2) }
             self.sides = sides
+            partitionCount += 1
         }
         if faults.healPercent > 0, rng.chance(percent: faults.healPercent) { heal() }
         if faults.proposePercent > 0, rng.chance(percent: faults.proposePercent) {
