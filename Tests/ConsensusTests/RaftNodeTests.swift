@@ -150,4 +150,32 @@ import VoltModel
         #expect(result == .accepted(index: LogIndex(2), term: Term(1)))
         #expect(ready.committedEntries.last?.payload == [5])
     }
+
+    @Test func aNewLeaderCommitsAnEarlierTermsEntryOnlyThroughOneOfItsOwn() {
+        // Raft's Figure 8: host 1 restarts holding index 2 of term 2, which no majority may hold.
+        let old = [LogEntry(term: Term(1), index: LogIndex(1), payload: [1]),
+                   LogEntry(term: Term(2), index: LogIndex(2), payload: [2])]
+        var n = Self.node(Self.h1, restoring: PersistentState(hardState: HardState(currentTerm: Term(2)), log: old))
+        _ = Self.tickUntilCampaign(&n)
+        _ = n.receive(.requestVoteResponse(term: Term(3), granted: true), from: Self.h2)
+        #expect(n.role == .leader && n.lastLogIndex == LogIndex(3))
+        // A majority now holds index 2, but it is of term 2: counting replicas must not commit it.
+        let early = n.receive(.appendEntriesResponse(term: Term(3), success: true, matchIndex: LogIndex(2)), from: Self.h2)
+        #expect(n.commitIndex == .zero)
+        #expect(early.committedEntries.isEmpty)
+        // Once the leader's own no-op is on a majority, everything before it commits with it.
+        let later = n.receive(.appendEntriesResponse(term: Term(3), success: true, matchIndex: LogIndex(3)), from: Self.h2)
+        #expect(later.committedEntries.map(\.index) == [LogIndex(1), LogIndex(2), LogIndex(3)])
+    }
+
+    @Test func aStaleRejectionNeverMovesNextIndexBelowWhatIsKnownToMatch() {
+        var n = Self.electedLeader()
+        _ = n.propose([1])
+        _ = n.receive(.appendEntriesResponse(term: Term(1), success: true, matchIndex: LogIndex(2)), from: Self.h2)
+        // An old rejection (hint: nothing matches) arrives late, after the success.
+        let late = n.receive(.appendEntriesResponse(term: Term(1), success: false, matchIndex: .zero), from: Self.h2)
+        #expect(n.matchIndex[Self.h2] == LogIndex(2))
+        #expect(n.nextIndex[Self.h2] == LogIndex(3))
+        #expect(late.messages.isEmpty)
+    }
 }
