@@ -22,6 +22,7 @@ let package = Package(
     targets: [
         .target(name: "VoltModel"),
         .target(name: "Rebalancer", dependencies: ["VoltModel"]),
+        .target(name: "Consensus", dependencies: ["VoltModel"]),
         .target(name: "VoltWire", dependencies: ["VoltModel"]),
         // Linux calls (epoll, eventfd, accept4) that the Glibc module does not expose.
         .target(name: "CLinux"),
@@ -32,6 +33,7 @@ let package = Package(
             name: "voltctl", dependencies: ["Node", "VoltModel", "Rebalancer", "VoltCLI", "VoltWire", "VoltClient"]),
         .testTarget(name: "VoltModelTests", dependencies: ["VoltModel"]),
         .testTarget(name: "RebalancerTests", dependencies: ["Rebalancer", "VoltModel"]),
+        .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "VoltModel"]),
         .testTarget(name: "NodeTests", dependencies: ["Node", "VoltModel"]),
         .testTarget(name: "VoltCLITests", dependencies: ["VoltCLI"]),
         .testTarget(name: "VoltWireTests", dependencies: ["VoltWire", "VoltModel"]),

@@ -1,0 +1,395 @@
+// RaftNode: the pure consensus core of the cluster metadata log (Raft, Ongaro & Ousterhout 2014).
+//
+// Shape. A single-owner value with three inputs, `tick()`, `receive(_:from:)` and `propose(_:)`.
+// Each returns a `Ready` batch (hard state and entries to persist, messages to send, committed
+// entries to apply, soft-state changes) that the shell carries out in that order. The node never
+// reads a clock, a socket or a random source: time is `tick()` (logical ticks), and the election
+// timeout is drawn from the `SplitMix64` passed in at creation. Dictionaries are never iterated
+// into output; peers are walked in `HostID` order.
+//
+// States.
+// - follower: answers RequestVote and AppendEntries; after `electionTimeoutTicks + r` ticks without
+//   hearing from a leader or granting a vote (r uniform in 0..<electionTimeoutTicks, redrawn at
+//   every reset) it becomes a candidate.
+// - candidate: increments its term, votes for itself, asks every peer; a majority of votes makes
+//   it leader; an AppendEntries of its term or any higher term makes it a follower; a timeout
+//   starts a new election.
+// - leader: appends a no-op entry of its term (so that earlier-term entries can commit, §5.4.2),
+//   replicates with AppendEntries every `heartbeatIntervalTicks` and on every proposal, tracks
+//   nextIndex/matchIndex per peer, and advances commitIndex to the highest index replicated on a
+//   majority whose entry is of its own term.
+// Any message carrying a higher term makes the node a follower of that term first.
+//
+// Invariants (preconditions here; cluster-wide ones are checked by `RaftInvariants`):
+// - currentTerm never decreases; votedFor is set at most once per term.
+// - commitIndex never decreases and never exceeds the last log index; a committed entry is never
+//   truncated (truncating at or below commitIndex is a broken invariant, not a recoverable case).
+// - a leader never overwrites or deletes entries of its own log (Leader Append-Only).
+// - lastApplied <= commitIndex; entries are handed out for applying exactly once per incarnation.
+//
+// Where this departs from, or stops short of, Raft:
+// - Membership is the fixed peer set given at creation. Joint consensus (§6) is not implemented
+//   yet; adding or removing hosts will need it before the elastic join can use this log.
+// - VoltDB's exact-half tie-break (when a partition splits the hosts evenly, the side holding the
+//   lowest previous host id survives) is future work; here an even split simply has no majority.
+// - No log compaction or snapshots (InstallSnapshot); the whole log stays in memory.
+// - No pre-vote and no check-quorum: a rejoining host with a higher term deposes the leader, and
+//   an isolated leader keeps its role until it hears a higher term (safety is unaffected).
+// - Rejected AppendEntries carry a hint (the follower's last possibly-matching index) so that the
+//   leader backs off in one round trip instead of one index at a time.
+// - commitIndex is volatile: a restarted node starts at 0 and re-applies its log as the leader
+//   tells it what is committed, so its state machine is rebuilt from the log.
+import VoltModel
+
+public struct RaftConfig: Hashable, Sendable {
+    /// The base election timeout; the actual one is uniform in [base, 2·base).
+    public var electionTimeoutTicks: Int
+    public var heartbeatIntervalTicks: Int
+    /// The most entries one AppendEntries carries.
+    public var maxEntriesPerMessage: Int
+
+    public init(electionTimeoutTicks: Int = 10, heartbeatIntervalTicks: Int = 2, maxEntriesPerMessage: Int = 64) {
+        precondition(heartbeatIntervalTicks > 0 && electionTimeoutTicks > heartbeatIntervalTicks,
+                     "heartbeat interval \(heartbeatIntervalTicks) must be positive and below the election timeout \(electionTimeoutTicks)")
+        precondition(maxEntriesPerMessage > 0, "maxEntriesPerMessage \(maxEntriesPerMessage) must be positive")
+        self.electionTimeoutTicks = electionTimeoutTicks
+        self.heartbeatIntervalTicks = heartbeatIntervalTicks
+        self.maxEntriesPerMessage = maxEntriesPerMessage
+    }
+}
+
+public struct RaftNode: Sendable {
+    public let id: HostID
+    /// Every voting member, this node included, in ascending order.
+    public let members: [HostID]
+    public let config: RaftConfig
+
+    // Persistent state (reported through `Ready.hardState` / `entriesToPersist`).
+    public private(set) var currentTerm: Term
+    public private(set) var votedFor: HostID?
+    /// `log[i]` holds index i+1.
+    public private(set) var log: [LogEntry]
+
+    // Volatile state.
+    public private(set) var role: Role = .follower
+    public private(set) var leader: HostID?
+    public private(set) var commitIndex: LogIndex = .zero
+    public private(set) var lastApplied: LogIndex = .zero
+    /// Leader only: the next index to send each peer, and the highest index known to match.
+    public private(set) var nextIndex: [HostID: LogIndex] = [:]
+    public private(set) var matchIndex: [HostID: LogIndex] = [:]
+    private var votesGranted: Set<HostID> = []
+
+    private var rng: SplitMix64
+    private var electionElapsedTicks = 0
+    private var randomizedElectionTimeoutTicks = 0
+    private var heartbeatElapsedTicks = 0
+
+    private var pending = Ready()
+    private var lastReportedHardState: HardState
+    private var lastReportedSoftState: SoftState
+
+    /// A node of a cluster whose voting members are `members` (which must include `id`), starting
+    /// from `restoring` (empty for a brand-new node). `rng` draws election timeouts.
+    public init(id: HostID, members: [HostID], config: RaftConfig = RaftConfig(),
+                restoring state: PersistentState = PersistentState(), rng: SplitMix64) {
+        let sorted = Array(Set(members)).sorted()
+        precondition(sorted.contains(id), "\(id) is not among the members \(sorted)")
+        for (offset, entry) in state.log.enumerated() {
+            precondition(entry.index.rawValue == UInt64(offset + 1), "restored log has \(entry) at position \(offset)")
+        }
+        self.id = id
+        self.members = sorted
+        self.config = config
+        self.currentTerm = state.hardState.currentTerm
+        self.votedFor = state.hardState.votedFor
+        self.log = state.log
+        self.rng = rng
+        self.lastReportedHardState = state.hardState
+        self.lastReportedSoftState = SoftState(role: .follower, term: state.hardState.currentTerm, leader: nil)
+        resetElectionTimer()
+    }
+
+    // MARK: - Reading
+
+    public var peers: [HostID] { members.filter { $0 != id } }
+    public var quorum: Int { members.count / 2 + 1 }
+    public var lastLogIndex: LogIndex { LogIndex(UInt64(log.count)) }
+    public var lastLogTerm: Term { log.last?.term ?? .zero }
+    public var hardState: HardState { HardState(currentTerm: currentTerm, votedFor: votedFor) }
+    public var softState: SoftState { SoftState(role: role, term: currentTerm, leader: leader) }
+    public var persistentState: PersistentState { PersistentState(hardState: hardState, log: log) }
+
+    /// The term of the entry at `index` (term 0 for index 0), or nil past the end of the log.
+    public func term(at index: LogIndex) -> Term? {
+        if index == .zero { return .zero }
+        guard index.rawValue <= UInt64(log.count) else { return nil }
+        return log[Int(index.rawValue) - 1].term
+    }
+
+    // MARK: - Inputs
+
+    /// One logical tick of time.
+    public mutating func tick() -> Ready {
+        switch role {
+        case .follower, .candidate:
+            electionElapsedTicks += 1
+            if electionElapsedTicks >= randomizedElectionTimeoutTicks { campaign() }
+        case .leader:
+            heartbeatElapsedTicks += 1
+            if heartbeatElapsedTicks >= config.heartbeatIntervalTicks {
+                heartbeatElapsedTicks = 0
+                broadcastAppend()
+            }
+        }
+        return drain()
+    }
+
+    /// A message from `from`. Messages from non-members are ignored.
+    public mutating func receive(_ message: RaftMessage, from: HostID) -> Ready {
+        guard from != id, members.contains(from) else { return drain() }
+        if message.term > currentTerm {
+            // A higher term always wins; an AppendEntries names the new leader.
+            var newLeader: HostID?
+            if case .appendEntries = message { newLeader = from }
+            becomeFollower(term: message.term, leader: newLeader)
+        }
+        switch message {
+        case .requestVote(let term, let lastIndex, let lastTerm):
+            handleRequestVote(term: term, candidate: from, lastLogIndex: lastIndex, lastLogTerm: lastTerm)
+        case .requestVoteResponse(let term, let granted):
+            handleVoteResponse(term: term, from: from, granted: granted)
+        case .appendEntries(let term, let prevIndex, let prevTerm, let entries, let leaderCommit):
+            handleAppendEntries(term: term, leader: from, prevLogIndex: prevIndex, prevLogTerm: prevTerm,
+                                entries: entries, leaderCommit: leaderCommit)
+        case .appendEntriesResponse(let term, let success, let match):
+            handleAppendResponse(term: term, from: from, success: success, matchIndex: match)
+        }
+        return drain()
+    }
+
+    /// Proposes `payload` for the log. Only the leader accepts; others answer `.notLeader`.
+    public mutating func propose(_ payload: [UInt8]) -> (result: ProposeResult, ready: Ready) {
+        guard role == .leader else { return (.notLeader(knownLeader: leader), drain()) }
+        let entry = appendAsLeader(kind: .command, payload: payload)
+        broadcastAppend()
+        return (.accepted(index: entry.index, term: entry.term), drain())
+    }
+
+    // MARK: - Elections
+
+    private mutating func campaign() {
+        role = .candidate
+        currentTerm = currentTerm.next
+        votedFor = id
+        leader = nil
+        votesGranted = [id]
+        resetElectionTimer()
+        if votesGranted.count >= quorum {
+            becomeLeader()
+            return
+        }
+        for peer in peers {
+            send(.requestVote(term: currentTerm, lastLogIndex: lastLogIndex, lastLogTerm: lastLogTerm), to: peer)
+        }
+    }
+
+    private mutating func handleRequestVote(term: Term, candidate: HostID, lastLogIndex candidateIndex: LogIndex,
+                                            lastLogTerm candidateTerm: Term) {
+        // Higher terms were adopted in receive(_:from:), so term <= currentTerm here.
+        let upToDate = candidateTerm > lastLogTerm || (candidateTerm == lastLogTerm && candidateIndex >= lastLogIndex)
+        let granted = term == currentTerm && (votedFor == nil || votedFor == candidate) && upToDate
+        if granted {
+            votedFor = candidate
+            resetElectionTimer()
+        }
+        send(.requestVoteResponse(term: currentTerm, granted: granted), to: candidate)
+    }
+
+    private mutating func handleVoteResponse(term: Term, from: HostID, granted: Bool) {
+        guard role == .candidate, term == currentTerm, granted else { return }
+        votesGranted.insert(from)
+        if votesGranted.count >= quorum { becomeLeader() }
+    }
+
+    private mutating func becomeFollower(term: Term, leader newLeader: HostID?) {
+        precondition(term >= currentTerm, "\(id) asked to follow \(term) while in \(currentTerm)")
+        if term > currentTerm {
+            currentTerm = term
+            votedFor = nil
+        }
+        role = .follower
+        leader = newLeader
+        votesGranted = []
+        nextIndex = [:]
+        matchIndex = [:]
+        resetElectionTimer()
+    }
+
+    private mutating func becomeLeader() {
+        precondition(role == .candidate, "\(id) became leader from \(role)")
+        role = .leader
+        leader = id
+        heartbeatElapsedTicks = 0
+        nextIndex = [:]
+        matchIndex = [:]
+        for peer in peers {
+            nextIndex[peer] = lastLogIndex.next
+            matchIndex[peer] = .zero
+        }
+        _ = appendAsLeader(kind: .leaderNoop, payload: [])
+        broadcastAppend()
+    }
+
+    private mutating func resetElectionTimer() {
+        electionElapsedTicks = 0
+        randomizedElectionTimeoutTicks = config.electionTimeoutTicks + rng.below(config.electionTimeoutTicks)
+    }
+
+    // MARK: - Replication, leader side
+
+    private mutating func appendAsLeader(kind: LogEntry.Kind, payload: [UInt8]) -> LogEntry {
+        let entry = LogEntry(term: currentTerm, index: lastLogIndex.next, kind: kind, payload: payload)
+        log.append(entry)
+        recordPersist([entry])
+        advanceCommitIndex()  // a single-member cluster commits at once
+        return entry
+    }
+
+    private mutating func broadcastAppend() {
+        for peer in peers { sendAppend(to: peer) }
+    }
+
+    private mutating func sendAppend(to peer: HostID) {
+        guard let next = nextIndex[peer] else { preconditionFailure("leader \(id) has no nextIndex for \(peer)") }
+        let prev = next.previous
+        guard let prevTerm = term(at: prev) else {
+            preconditionFailure("leader \(id): nextIndex \(next) for \(peer) is past its log end \(lastLogIndex)")
+        }
+        let from = Int(next.rawValue) - 1
+        let upTo = min(log.count, from + config.maxEntriesPerMessage)
+        let entries = from < upTo ? Array(log[from..<upTo]) : []
+        send(.appendEntries(term: currentTerm, prevLogIndex: prev, prevLogTerm: prevTerm, entries: entries,
+                            leaderCommit: commitIndex), to: peer)
+    }
+
+    private mutating func handleAppendResponse(term: Term, from: HostID, success: Bool, matchIndex match: LogIndex) {
+        // Responses of older terms are stale: the peer answered a leader that no longer exists.
+        guard role == .leader, term == currentTerm, let next = nextIndex[from], let known = matchIndex[from] else { return }
+        if success {
+            precondition(match <= lastLogIndex, "\(from) claims to match \(match) beyond leader \(id)'s \(lastLogIndex)")
+            if match > known { matchIndex[from] = match }
+            if match.next > next { nextIndex[from] = match.next }
+            advanceCommitIndex()
+            if nextIndex[from]! <= lastLogIndex { sendAppend(to: from) }
+        } else {
+            // Back off to just past the hint, but never below what is known to match and never
+            // forward (a reordered old rejection must not skip entries).
+            let floor = matchIndex[from]!.next
+            let candidate = min(next.previous, match.next)
+            let backed = max(floor, candidate)
+            guard backed < next else { return }
+            nextIndex[from] = backed
+            sendAppend(to: from)
+        }
+    }
+
+    private mutating func advanceCommitIndex() {
+        guard role == .leader else { return }
+        var matches = peers.map { matchIndex[$0] ?? .zero }
+        matches.append(lastLogIndex)
+        matches.sort(by: >)
+        let majorityMatch = matches[quorum - 1]
+        // Only entries of the current term commit by counting replicas (§5.4.2).
+        if majorityMatch > commitIndex, term(at: majorityMatch) == currentTerm {
+            setCommitIndex(majorityMatch)
+        }
+    }
+
+    // MARK: - Replication, follower side
+
+    private mutating func handleAppendEntries(term: Term, leader from: HostID, prevLogIndex: LogIndex, prevLogTerm: Term,
+                                              entries: [LogEntry], leaderCommit: LogIndex) {
+        if term < currentTerm {
+            send(.appendEntriesResponse(term: currentTerm, success: false, matchIndex: .zero), to: from)
+            return
+        }
+        // term == currentTerm: `from` is this term's leader.
+        precondition(role != .leader, "two leaders in \(currentTerm): \(id) and \(from)")
+        if role == .candidate || leader != from {
+            becomeFollower(term: term, leader: from)
+        } else {
+            resetElectionTimer()
+        }
+        guard let localPrevTerm = self.term(at: prevLogIndex), localPrevTerm == prevLogTerm else {
+            // Our log cannot match at prevLogIndex: hint the last index that still might.
+            let hint = min(lastLogIndex, prevLogIndex.previous)
+            send(.appendEntriesResponse(term: currentTerm, success: false, matchIndex: hint), to: from)
+            return
+        }
+        for (offset, entry) in entries.enumerated() {
+            precondition(entry.index.rawValue == prevLogIndex.rawValue + UInt64(offset) + 1,
+                         "AppendEntries from \(from) has \(entry) at offset \(offset) after \(prevLogIndex)")
+            if let existing = self.term(at: entry.index) {
+                if existing == entry.term { continue }
+                // Conflict: drop this entry and all that follow it (§5.3), then take the rest.
+                precondition(entry.index > commitIndex,
+                             "\(id) would truncate committed \(entry.index) (commit \(commitIndex)) for \(from)")
+                log.removeSubrange((Int(entry.index.rawValue) - 1)...)
+            }
+            let rest = Array(entries[offset...])
+            log.append(contentsOf: rest)
+            recordPersist(rest)
+            break
+        }
+        let lastNew = LogIndex(prevLogIndex.rawValue + UInt64(entries.count))
+        let newCommit = min(leaderCommit, lastNew)
+        if newCommit > commitIndex { setCommitIndex(newCommit) }
+        send(.appendEntriesResponse(term: currentTerm, success: true, matchIndex: lastNew), to: from)
+    }
+
+    // MARK: - Output
+
+    private mutating func setCommitIndex(_ index: LogIndex) {
+        precondition(index >= commitIndex && index <= lastLogIndex,
+                     "\(id) commit index \(commitIndex) -> \(index) with log end \(lastLogIndex)")
+        commitIndex = index
+    }
+
+    private mutating func send(_ message: RaftMessage, to peer: HostID) {
+        pending.messages.append(Envelope(to: peer, message: message))
+    }
+
+    /// Adds entries to the pending persist list, with the same overwrite-from-first-index rule the
+    /// shell applies, so that several appends in one input collapse into one list.
+    private mutating func recordPersist(_ entries: [LogEntry]) {
+        guard let first = entries.first else { return }
+        pending.entriesToPersist.removeAll { $0.index >= first.index }
+        if let last = pending.entriesToPersist.last {
+            precondition(last.index.next == first.index, "persist list would have a gap: \(last) then \(first)")
+        }
+        pending.entriesToPersist.append(contentsOf: entries)
+    }
+
+    private mutating func drain() -> Ready {
+        let hard = hardState
+        if hard != lastReportedHardState {
+            precondition(hard.currentTerm >= lastReportedHardState.currentTerm,
+                         "\(id) term went back from \(lastReportedHardState.currentTerm) to \(hard.currentTerm)")
+            pending.hardState = hard
+            lastReportedHardState = hard
+        }
+        let soft = softState
+        if soft != lastReportedSoftState {
+            pending.softState = soft
+            lastReportedSoftState = soft
+        }
+        if commitIndex > lastApplied {
+            pending.committedEntries = Array(log[Int(lastApplied.rawValue)..<Int(commitIndex.rawValue)])
+            lastApplied = commitIndex
+        }
+        let ready = pending
+        pending = Ready()
+        return ready
+    }
+}

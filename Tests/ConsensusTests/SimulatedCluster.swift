@@ -1,0 +1,287 @@
+// A deterministic simulator for RaftNode: N nodes, a fake network and fake disks, all driven by one
+// seeded SplitMix64. One `step()` is one logical tick: maybe inject a fault, tick every live node,
+// then deliver every message that is due, in a shuffled order. After every step the named
+// invariants (`RaftInvariants`) are checked over all live nodes; a failure names the seed.
+//
+// The network delays each message 1...maxDelayTicks ticks (so messages reorder), drops and
+// duplicates with the given percentages, and drops messages across a partition at delivery time.
+// A crash loses the node's volatile state and its applied state machine; its disk (hard state and
+// log, written from every `Ready` before its messages are sent) survives, and a restart rebuilds
+// the node from it. Nothing here reads a clock or iterates a Dictionary or Set unsorted.
+import Consensus
+import Testing
+import VoltModel
+
+struct SimulatedCluster {
+    struct Faults {
+        var dropPercent = 0
+        var duplicatePercent = 0
+        var maxDelayTicks = 1
+        /// Per step: chance of crashing a live node, restarting a crashed one, cutting the network
+        /// into two random sides, healing it, and proposing a payload to every self-styled leader.
+        var crashPercent = 0
+        var restartPercent = 0
+        var partitionPercent = 0
+        var healPercent = 0
+        var proposePercent = 0
+
+        static let none = Faults()
+        static let chaos = Faults(dropPercent: 10, duplicatePercent: 5, maxDelayTicks: 4, crashPercent: 2,
+                                  restartPercent: 5, partitionPercent: 2, healPercent: 4, proposePercent: 25)
+    }
+
+    struct InFlight {
+        let deliverAt: Int
+        let sequence: Int
+        let from: HostID
+        let to: HostID
+        let message: RaftMessage
+    }
+
+    let seed: UInt64
+    let members: [HostID]
+    let config: RaftConfig
+    var faults: Faults
+    private(set) var now = 0
+    private var rng: SplitMix64
+    private(set) var nodes: [HostID: RaftNode] = [:]
+    private(set) var disks: [HostID: PersistentState] = [:]
+    /// What each live node's state machine has applied in this incarnation, in order.
+    private(set) var applied: [HostID: [LogEntry]] = [:]
+    private var appliedSinceCheck: [HostID: [LogEntry]] = [:]
+    private var restartedSinceCheck: Set<HostID> = []
+    private var inFlight: [InFlight] = []
+    private var nextSequence = 0
+    /// Host → side of the partition; nil when the network is whole.
+    private var sides: [HostID: Int]?
+    private var invariants = RaftInvariants()
+    private(set) var violations: [String] = []
+    /// Every proposal a leader accepted: payload, index, term.
+    private(set) var accepted: [(payload: [UInt8], index: LogIndex, term: Term)] = []
+    private var proposalCounter = 0
+    /// How many crashes and partitions the run injected, so sweeps can show they did something.
+    private(set) var crashCount = 0
+    private(set) var partitionCount = 0
+
+    init(nodeCount: Int, seed: UInt64, faults: Faults = .none, config: RaftConfig = RaftConfig()) {
+        self.seed = seed
+        self.members = (1...nodeCount).map { HostID(Int32($0)) }
+        self.config = config
+        self.faults = faults
+        self.rng = SplitMix64(seed: seed)
+        for id in members {
+            disks[id] = PersistentState()
+            start(id)
+        }
+    }
+
+    // MARK: - Reading
+
+    var liveHosts: [HostID] { members.filter { nodes[$0] != nil } }
+    var crashedHosts: [HostID] { members.filter { nodes[$0] == nil } }
+
+    /// The live leader of the highest term, if any.
+    var leader: HostID? {
+        liveHosts.filter { nodes[$0]!.role == .leader }.max { nodes[$0]!.currentTerm < nodes[$1]!.currentTerm }
+    }
+
+    func node(_ id: HostID) -> RaftNode { nodes[id]! }
+
+    /// Committed payloads applied by `id` in this incarnation (no-ops left out), in order.
+    func appliedPayloads(_ id: HostID) -> [[UInt8]] {
+        (applied[id] ?? []).filter { $0.kind == .command }.map(\.payload)
+    }
+
+    /// Whether some host ever applied the entry of `term` at `index`, in any incarnation.
+    func committedEver(index: LogIndex, term: Term) -> Bool {
+        let position = Int(index.rawValue) - 1
+        return position < invariants.appliedEntries.count && invariants.appliedEntries[position].term == term
+    }
+
+    // MARK: - Driving
+
+    mutating func step() {
+        now += 1
+        injectFaults()
+        for id in liveHosts {
+            let ready = nodes[id]!.tick()
+            handle(ready, from: id)
+        }
+        deliverDue()
+        check()
+    }
+
+    mutating func run(steps: Int) {
+        for _ in 0..<steps { step() }
+    }
+
+    /// Steps until `condition` holds (checked before each step); false if `maxSteps` ran out.
+    @discardableResult
+    mutating func run(upTo maxSteps: Int, until condition: (SimulatedCluster) -> Bool) -> Bool {
+        for _ in 0..<maxSteps {
+            if condition(self) { return true }
+            step()
+        }
+        return condition(self)
+    }
+
+    /// Steps until `condition` holds, recording a test issue (with the seed) if it never does.
+    mutating func eventually(within maxSteps: Int, _ what: String = "condition",
+                             sourceLocation: SourceLocation = #_sourceLocation,
+                             _ condition: (SimulatedCluster) -> Bool) {
+        if !run(upTo: maxSteps, until: condition) {
+            Issue.record("\(what) did not hold within \(maxSteps) steps; \(replay)", sourceLocation: sourceLocation)
+        }
+    }
+
+    /// Proposes to the current leader; nil when there is none.
+    mutating func propose(_ payload: [UInt8]) -> ProposeResult? {
+        guard let id = leader else { return nil }
+        return propose(payload, to: id)
+    }
+
+    mutating func propose(_ payload: [UInt8], to id: HostID) -> ProposeResult {
+        let (result, ready) = nodes[id]!.propose(payload)
+        if case .accepted(let index, let term) = result { accepted.append((payload, index, term)) }
+        handle(ready, from: id)
+        check()
+        return result
+    }
+
+    mutating func crash(_ id: HostID) {
+        precondition(nodes[id] != nil, "\(id) is already down")
+        nodes[id] = nil
+        crashCount += 1
+        applied[id] = nil
+        appliedSinceCheck[id] = nil
+    }
+
+    mutating func restart(_ id: HostID) {
+        precondition(nodes[id] == nil, "\(id) is already up")
+        start(id)
+    }
+
+    /// Cuts `id` off from every other host.
+    mutating func isolate(_ id: HostID) {
+        var sides: [HostID: Int] = [:]
+        for member in members { sides[member] = member == id ? 1 : 0 }
+        self.sides = sides
+    }
+
+    mutating func partition(_ groups: [[HostID]]) {
+        var sides: [HostID: Int] = [:]
+        for (side, group) in groups.enumerated() { for id in group { sides[id] = side } }
+        self.sides = sides
+    }
+
+    mutating func heal() { sides = nil }
+
+    /// Heals the network, stops faults, restarts every crashed host and runs until every node has
+    /// applied everything the leader has (or `maxSteps` runs out).
+    @discardableResult
+    mutating func runToQuiescence(maxSteps: Int = 2000) -> Bool {
+        faults = .none
+        heal()
+        for id in crashedHosts { restart(id) }
+        return run(upTo: maxSteps) { cluster in
+            guard let leader = cluster.leader else { return false }
+            let target = cluster.node(leader).lastLogIndex
+            return cluster.node(leader).commitIndex == target
+                && cluster.members.allSatisfy { cluster.node($0).lastApplied == target && cluster.node($0).leader == leader }
+        }
+    }
+
+    /// `runToQuiescence`, recording a test issue (with the seed) if the cluster does not settle.
+    mutating func settle(sourceLocation: SourceLocation = #_sourceLocation) {
+        if !runToQuiescence() {
+            Issue.record("the cluster did not settle; \(replay)", sourceLocation: sourceLocation)
+        }
+    }
+
+    // MARK: - Inside
+
+    private mutating func start(_ id: HostID) {
+        nodes[id] = RaftNode(id: id, members: members, config: config, restoring: disks[id]!,
+                             rng: SplitMix64(seed: rng.next()))
+        applied[id] = []
+        appliedSinceCheck[id] = []
+        restartedSinceCheck.insert(id)
+    }
+
+    private mutating func handle(_ ready: Ready, from id: HostID) {
+        disks[id]!.persist(ready)
+        for envelope in ready.messages {
+            if faults.dropPercent > 0 && rng.chance(percent: faults.dropPercent) { continue }
+            let copies = faults.duplicatePercent > 0 && rng.chance(percent: faults.duplicatePercent) ? 2 : 1
+            for _ in 0..<copies {
+                let delay = 1 + (faults.maxDelayTicks > 1 ? rng.below(faults.maxDelayTicks) : 0)
+                inFlight.append(InFlight(deliverAt: now + delay, sequence: nextSequence, from: id,
+                                         to: envelope.to, message: envelope.message))
+                nextSequence += 1
+            }
+        }
+        applied[id]!.append(contentsOf: ready.committedEntries)
+        appliedSinceCheck[id]!.append(contentsOf: ready.committedEntries)
+    }
+
+    private mutating func deliverDue() {
+        var due = inFlight.filter { $0.deliverAt <= now }
+        inFlight.removeAll { $0.deliverAt <= now }
+        // Fisher-Yates with the simulator's generator: messages due together arrive in any order.
+        if due.count > 1 {
+            for i in stride(from: due.count - 1, to: 0, by: -1) { due.swapAt(i, rng.below(i + 1)) }
+        }
+        for message in due {
+            guard nodes[message.to] != nil, connected(message.from, message.to) else { continue }
+            let ready = nodes[message.to]!.receive(message.message, from: message.from)
+            handle(ready, from: message.to)
+        }
+    }
+
+    private func connected(_ a: HostID, _ b: HostID) -> Bool {
+        guard let sides else { return true }
+        return sides[a] == sides[b]
+    }
+
+    private mutating func injectFaults() {
+        if faults.crashPercent > 0, rng.chance(percent: faults.crashPercent) {
+            let live = liveHosts
+            if !live.isEmpty { crash(live[rng.below(live.count)]) }
+        }
+        if faults.restartPercent > 0, rng.chance(percent: faults.restartPercent) {
+            let down = crashedHosts
+            if !down.isEmpty { restart(down[rng.below(down.count)]) }
+        }
+        if faults.partitionPercent > 0, rng.chance(percent: faults.partitionPercent) {
+            var sides: [HostID: Int] = [:]
+            for id in members { sides[id] = rng.below(2) }
+            self.sides = sides
+            partitionCount += 1
+        }
+        if faults.healPercent > 0, rng.chance(percent: faults.healPercent) { heal() }
+        if faults.proposePercent > 0, rng.chance(percent: faults.proposePercent) {
+            for id in liveHosts where nodes[id]!.role == .leader {
+                proposalCounter += 1
+                _ = propose(Array("p\(proposalCounter)".utf8), to: id)
+            }
+        }
+    }
+
+    private mutating func check() {
+        var observations: [NodeObservation] = []
+        for id in liveHosts {
+            observations.append(NodeObservation(node: nodes[id]!, newlyApplied: appliedSinceCheck[id] ?? [],
+                                                 restarted: restartedSinceCheck.contains(id)))
+            appliedSinceCheck[id] = []
+        }
+        restartedSinceCheck = []
+        for violation in invariants.check(observations) {
+            violations.append("seed \(seed) step \(now): \(violation)")
+        }
+    }
+
+    /// How to replay this run, for failure messages.
+    var replay: String {
+        "seed \(seed) (replay: RAFT_SEED=\(seed) swift test --scratch-path .build-raft --skip-build --filter ConsensusTests)"
+    }
+}
