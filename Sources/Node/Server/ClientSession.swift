@@ -22,9 +22,9 @@
 // Fairness: of a connection's calls in flight, at most `engineWindow` are at the engine (queued at
 // or running on a site) at once; the rest wait here, in arrival order, and each answer lets the
 // next one through. One client that pipelines thousands of expensive calls therefore cannot bury
-// other clients' calls behind its own in the sites' queues. While the connection's unsent output
-// is over the network's high-water mark (a client that does not read), nothing more is let
-// through until it drains, so answers cannot pile up without bound either.
+// other clients' calls behind its own in the sites' queues. While the connection has more than
+// 4 MiB of unsent answers (a client that does not read), nothing more is let through until it
+// drains, so answers cannot pile up without bound either.
 
 import Synchronization
 import VoltModel
@@ -185,6 +185,11 @@ final class ClientSession: ConnectionHandler {
     /// How many of one connection's calls may be at the engine at once.
     static let engineWindow = 64
 
+    /// Unsent answer bytes above which a connection's waiting calls are held back (the network
+    /// shell's default low-water mark): a client that does not read costs this much plus one
+    /// window of answers.
+    static let admissionOutputLimitBytes = 4 << 20
+
     /// Gives waiting calls to the engine while the connection is under its window and its output
     /// is not backed up; when it is backed up, checks again shortly on the connection's loop.
     static func admit(_ record: SessionRecord, host: Host) {
@@ -196,7 +201,9 @@ final class ClientSession: ConnectionHandler {
         }
         guard mine else { return }
         while true {
-            let outputBackedUp = connection.isReadingPausedForOutput
+            // Read the unsent bytes themselves, not the connection's read-pause flag: that flag is
+            // only updated around reads, and a connection paused by the in-flight cap is not reading.
+            let outputBackedUp = connection.pendingOutputBytes > admissionOutputLimitBytes
             enum Step { case dispatch(PendingCall), dispatchNothing, retryLater, done }
             let step: Step = record.admission.withLock { a in
                 func finish() -> Step {
