@@ -4,7 +4,7 @@ import PackageDescription
 // Toolchain only: no package dependencies (a product decision, see ../shared/DESIGN.md).
 // Layering, dependencies pointing down:
 //   voltctl -> Node -> Rebalancer -> VoltModel
-//   voltctl -> VoltCLI (argument parsing and text/JSON rendering; depends on nothing)
+//   voltctl, Node -> VoltCLI (argument parsing and text/JSON rendering; depends on nothing)
 //   Node, voltctl -> VoltWire (client wire protocol codec + blocking client) -> VoltModel
 //   voltctl -> VoltClient (sqlcmd statement handling, status building, the pipelined bench
 //              driver: client logic that talks to a cluster) -> VoltWire, VoltModel, VoltCLI
@@ -26,7 +26,7 @@ let package = Package(
         .target(name: "VoltWire", dependencies: ["VoltModel"]),
         // Linux calls (epoll, eventfd, accept4) that the Glibc module does not expose.
         .target(name: "CLinux"),
-        .target(name: "Node", dependencies: ["CLinux", "VoltModel", "Rebalancer", "VoltWire"]),
+        .target(name: "Node", dependencies: ["CLinux", "VoltModel", "Rebalancer", "VoltWire", "VoltCLI"]),
         .target(name: "VoltCLI"),
         .target(name: "VoltClient", dependencies: ["VoltWire", "VoltModel", "VoltCLI"]),
         .executableTarget(

@@ -126,6 +126,7 @@ extension ServerTests {
             let tables = try c.call("@SystemCatalog", [.string("TABLES")]).expectSuccess("TABLES").tables.first
             #expect(tables?.strings("TABLE_NAME") == ["ITEMS", "KV", "REGION"])
             #expect(tables?.values("REMARKS").last == .null)
+            #expect(tables?.values("REMARKS").first == .string(#"{"partitionColumn":"ID"}"#))
             let index = try c.call("@SystemCatalog", [.string("INDEXINFO")]).expectSuccess("INDEXINFO").tables.first
             #expect(index?.strings("INDEX_NAME").contains("ITEMS_BY_NAME") == true)
             #expect(try c.call("@SystemCatalog", [.string("NOPE")]).status == .gracefulFailure)

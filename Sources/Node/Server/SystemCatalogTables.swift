@@ -9,6 +9,7 @@
 // procedures by name) so equal catalogs give byte-equal results — what the procedures push
 // compares.
 
+import VoltCLI
 import VoltModel
 
 enum SystemCatalogTables {
@@ -36,7 +37,9 @@ enum SystemCatalogTables {
         let names = ["TABLE_CAT", "TABLE_SCHEM", "TABLE_NAME", "TABLE_TYPE", "REMARKS", "TYPE_CAT", "TYPE_SCHEM",
                      "TYPE_NAME", "SELF_REFERENCING_COL_NAME", "REF_GENERATION"]
         let rows: [[Value]] = definitions(catalog).map { t in
-            let remarks = t.partitionColumn.map { "{\"partitionColumn\":\"\(JSONText.escape(t.columns[$0].name))\"}" }
+            let remarks = t.partitionColumn.map {
+                JSONWriter(style: .compact).render(["partitionColumn": .string(t.columns[$0].name)])
+            }
             return [.null, .null, .string(t.name), .string("TABLE"), s(remarks), .null, .null, .null, .null, .null]
         }
         return ResultTable(columns: names.map { .init($0, .varchar) }, rows: rows)
@@ -127,15 +130,17 @@ enum SystemCatalogTables {
 
     /// The REMARKS JSON the Python client routes by (§5.5), keys in Java's order.
     static func remarks(_ p: CompiledProcedure) -> String {
+        let json: JSONValue
         switch p.partitioning {
         case .single(let index, let type):
-            return "{\"readOnly\":\(p.readOnly),\"singlePartition\":true,\"partitionParameter\":\(index),"
-                + "\"partitionParameterType\":\(type.rawValue),\"compound\":false}"
+            json = ["readOnly": .bool(p.readOnly), "singlePartition": true, "partitionParameter": .int(index),
+                    "partitionParameterType": .int(Int(type.rawValue)), "compound": false]
         case .singleConstant, .multi:
             // A procedure pinned by a literal key has no parameter to hash: clients route it as
             // multi-partition work, which any host accepts.
-            return "{\"readOnly\":\(p.readOnly),\"singlePartition\":false,\"compound\":false}"
+            json = ["readOnly": .bool(p.readOnly), "singlePartition": false, "compound": false]
         }
+        return JSONWriter(style: .compact).render(json)
     }
 
     static func indexInfo(_ catalog: Catalog) -> ResultTable {
@@ -161,29 +166,5 @@ enum SystemCatalogTables {
             }
         }
         return ResultTable(columns: columns, rows: rows)
-    }
-}
-
-/// Minimal JSON string escaping for the few JSON texts the server writes.
-enum JSONText {
-    static func escape(_ s: String) -> String {
-        var out = ""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out
     }
 }
