@@ -3,7 +3,7 @@ import PackageDescription
 
 // Toolchain only: no package dependencies (a product decision, see ../shared/DESIGN.md).
 // Layering, dependencies pointing down:
-//   voltctl -> Node -> Rebalancer -> VoltModel
+//   voltctl -> Node -> Rebalancer, Consensus (the metadata log's Raft core) -> VoltModel
 //   voltctl, Node -> VoltCLI (argument parsing and text/JSON rendering; depends on nothing)
 //   Node, voltctl -> VoltWire (client wire protocol codec + blocking client) -> VoltModel
 //   voltctl -> VoltClient (sqlcmd statement handling, status building, the pipelined bench
@@ -26,7 +26,7 @@ let package = Package(
         .target(name: "VoltWire", dependencies: ["VoltModel"]),
         // Linux calls (epoll, eventfd, accept4) that the Glibc module does not expose.
         .target(name: "CLinux"),
-        .target(name: "Node", dependencies: ["CLinux", "VoltModel", "Rebalancer", "VoltWire", "VoltCLI"]),
+        .target(name: "Node", dependencies: ["CLinux", "VoltModel", "Rebalancer", "Consensus", "VoltWire", "VoltCLI"]),
         .target(name: "VoltCLI"),
         .target(name: "VoltClient", dependencies: ["VoltWire", "VoltModel", "VoltCLI"]),
         .executableTarget(

@@ -9,8 +9,9 @@ import VoltCLI
 // standard output once both ports accept connections, logs to D/log/host.log (and standard error
 // in the foreground), and exits 0 after a clean shutdown.
 //
-// This milestone runs a single host: a --host list naming more than one distinct host, --count
-// above 1 and --add are refused with a clear error rather than half-supported. --background
+// A --host list naming more than one host, or --count above 1, starts a host of a K-safe cluster
+// (Node's Host+Cluster.swift): the first host in sorted --host order coordinates start-up.
+// --add (elastic expansion) is refused with a clear error rather than half-supported. --background
 // re-executes this program detached (a new session, output to D/log/console.log), waits until the
 // server reports it is ready or has failed, and prints its pid.
 
@@ -26,25 +27,32 @@ enum StartCommand {
             SIGTERM or SIGINT. Prints "\(readyLine)" when ready. Logs go to DIR/log/host.log and, \
             in the foreground, to standard error.
 
-            This release runs single-host databases: --host may name only this host, --count \
-            must be 1 and --add is refused. The internal and HTTP ports are recorded and reported \
-            by @SystemInformation but not opened yet. Port 0 lets the system choose a free port; \
-            the chosen ports are printed.
+            A cluster: give every host the same --host list (internal endpoints, port 3021 by \
+            default) and --count. The first host in sorted order coordinates start-up: it waits \
+            for --count hosts, refuses any whose deployment or schema differs, and lays out \
+            hosts x sitesperhost / (kfactor+1) partitions with kfactor+1 replicas each. A host \
+            restarted with the same command and root directory rejoins the running cluster. \
+            --add (elastic expansion) is not supported in this release. The HTTP port is \
+            recorded but not opened. Port 0 lets the system choose a free port.
 
             Examples:
               voltctl start --dir /var/voltdb
               voltctl start --dir /var/voltdb --client 127.0.0.1:21212 --admin 127.0.0.1:21211 --background
+              voltctl start --dir /data/h1 --host 127.0.0.1:3021,127.0.0.1:3022,127.0.0.1:3023 --count 3 \
+                --internal 127.0.0.1:3021 --client 21212 --admin 21211
             """,
         options: [
             .value("dir", short: "D", valueName: "path", default: "voltdbroot", help: "The root directory prepared by voltctl init."),
             .value("host", short: "H", valueName: "host[:port],...", repeatable: true,
-                   help: "The hosts that form the cluster. Only one distinct host is supported in this release."),
+                   help: "Internal endpoints of the cluster's hosts; the first in sorted order coordinates start-up."),
             .value("count", short: "c", valueName: "hosts", default: "1",
-                   help: "Hosts in the full cluster. Only 1 is supported in this release."),
+                   help: "Hosts in the full cluster."),
+            .value("placement-group", valueName: "name", default: "0",
+                   help: "This host's placement group (rack): replicas of a partition go to different groups when possible."),
             .flag("add", short: "A", help: "Join a running cluster (elastic expansion). Not supported in this release."),
             .value("client", valueName: "[ip:]port", default: "21212", help: "The client port, optionally with the interface to bind."),
             .value("admin", valueName: "[ip:]port", default: "21211", help: "The admin port, optionally with the interface to bind."),
-            .value("internal", valueName: "[ip:]port", default: "3021", help: "The internal (mesh) port; reported, not opened yet."),
+            .value("internal", valueName: "[ip:]port", default: "3021", help: "The internal (mesh) port hosts of a cluster talk on."),
             .value("http", valueName: "[ip:]port", default: "8080", help: "The HTTP port; reported, not opened yet."),
             .flag("pause", short: "p", help: "Start paused (admin mode): the client port refuses work until @Resume."),
             .flag("background", short: "B", help: "Run detached; print the server's pid once it is ready."),
@@ -66,13 +74,15 @@ enum StartCommand {
     }
 
     static func run(_ arguments: ParsedArguments, commandLine: [String]) throws {
-        let hosts = Set(arguments.list("host").map { entry -> String in
-            entry.hasPrefix("[") ? String(entry.prefix { $0 != "]" }) : String(entry.split(separator: ":").first ?? "")
-        })
-        let multiHost = "multi-host clusters are not supported yet: this release runs a single host"
-        if hosts.count > 1 { throw RuntimeError("\(multiHost) (--host names \(hosts.sorted().joined(separator: ", ")))") }
-        if try arguments.int("count", min: 1) > 1 { throw RuntimeError("\(multiHost) (--count must be 1)") }
-        if arguments.flag("add") { throw RuntimeError("\(multiHost) (--add joins a running cluster)") }
+        let hostList = arguments.list("host").flatMap { $0.split(separator: ",").map(String.init) }.filter { !$0.isEmpty }
+        for entry in hostList where ClusterOptions.parseEndpoint(entry) == nil {
+            throw arguments.error(.invalidValue(option: "--host", requirement: "be host[:port] with a port of 1-65535", value: entry))
+        }
+        let count = try arguments.int("count", min: 1)
+        if arguments.flag("add") {
+            throw RuntimeError("--add (elastic expansion of a running cluster) is not supported in this release; "
+                + "to bring back a failed host, restart it with its original command and root directory")
+        }
         let client = try endpoint(arguments, "client")
         let admin = try endpoint(arguments, "admin")
         let mesh = try endpoint(arguments, "internal")
@@ -92,9 +102,21 @@ enum StartCommand {
         } catch {
             throw RuntimeError(error.description)
         }
-        let options = HostOptions(clientInterface: client.interface, adminInterface: admin.interface,
+        var options = HostOptions(clientInterface: client.interface, adminInterface: admin.interface,
                                   clientPort: client.port, adminPort: admin.port, internalPort: mesh.port,
                                   httpPort: http.port, paused: arguments.flag("pause"), log: { log.write($0) })
+        if count > 1 || Set(hostList).count > 1 {
+            guard !hostList.isEmpty else {
+                throw RuntimeError("--count \(count) needs --host: the internal endpoints of the cluster's hosts")
+            }
+            options.cluster = ClusterOptions(hosts: hostList, count: count, internalInterface: mesh.interface,
+                                             placementGroup: try arguments.string("placement-group"))
+            options.onFatal = { reason in
+                log.write("Stopping: \(reason)")
+                FileHandle.standardError.write(Data("voltctl start: \(reason)\n".utf8))
+                exit(1)
+            }
+        }
         let host = Node.Host(root: root, options: options)
         do {
             try host.start()

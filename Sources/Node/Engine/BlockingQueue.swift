@@ -203,4 +203,31 @@ public final class OneShot<Value: Sendable>: @unchecked Sendable {
         pthread_mutex_unlock(mutex)
         return v
     }
+
+    /// Sets the value unless it is already set; returns whether it did.
+    @discardableResult
+    public func setIfUnset(_ newValue: Value) -> Bool {
+        pthread_mutex_lock(mutex)
+        let fresh = value == nil
+        if fresh { value = newValue }
+        pthread_mutex_unlock(mutex)
+        if fresh { pthread_cond_broadcast(condition) }
+        return fresh
+    }
+
+    /// Waits at most `timeoutMillis`; nil if the value was not set by then.
+    public func wait(timeoutMillis: Int) -> Value? {
+        var deadline = timespec()
+        clock_gettime(CLOCK_REALTIME, &deadline)
+        let nanos = Int(deadline.tv_nsec) + (timeoutMillis % 1000) * 1_000_000
+        deadline.tv_sec += timeoutMillis / 1000 + nanos / 1_000_000_000
+        deadline.tv_nsec = nanos % 1_000_000_000
+        pthread_mutex_lock(mutex)
+        while value == nil {
+            if pthread_cond_timedwait(condition, mutex, &deadline) == ETIMEDOUT { break }
+        }
+        let v = value
+        pthread_mutex_unlock(mutex)
+        return v
+    }
 }

@@ -8,13 +8,14 @@ extension Engine {
     public typealias MultiPartitionWork = @Sendable (MultiPartitionContext, ExecutionContext) throws(SQLError) -> [ResultTable]
 
     /// Runs `work` as a single-partition transaction on `partition`.
-    public func runSinglePartition(on partition: PartitionID, _ work: @escaping SinglePartitionWork,
+    public func runSinglePartition(on partition: PartitionID, options: CallOptions = CallOptions(),
+                                   _ work: @escaping SinglePartitionWork,
                                    completion: @escaping @Sendable (InvocationResult) -> Void) {
         guard let site = sites.first(where: { $0.partition == partition }) else {
             completion(InvocationResult(status: .gracefulFailure, statusString: "\(partition) does not exist on this host"))
             return
         }
-        let context = stamp()
+        let context = options.context ?? stamp()
         let queued = site.queue.push(.call { site in
             let log = WriteLog()
             do throws(SQLError) {
@@ -34,8 +35,8 @@ extension Engine {
     }
 
     /// Runs `work` as a multi-partition transaction, driven from the coordinator.
-    public func runMultiPartition(_ work: @escaping MultiPartitionWork,
+    public func runMultiPartition(options: CallOptions = CallOptions(), _ work: @escaping MultiPartitionWork,
                                   completion: @escaping @Sendable (InvocationResult) -> Void) {
-        submitMulti(.custom(work), completion: completion)
+        submitMulti(.custom(work), options: options, completion: completion)
     }
 }

@@ -18,12 +18,31 @@ import Synchronization
 public final class Engine: Sendable {
     public struct Configuration: Sendable {
         public var sitesPerHost: Int
+        /// The partitions this host holds a replica of, one site each, ascending. A single host
+        /// holds partitions 0..<sitesPerHost; a cluster host holds what the layout gave it.
+        public var partitions: [PartitionID]
+        /// Partitions in the whole cluster: the ring is built for this many.
+        public var partitionCount: Int
         /// Microseconds since the epoch. Injected so tests and replicas can make time deterministic.
         public var clock: @Sendable () -> Int64
 
         public init(sitesPerHost: Int, clock: @escaping @Sendable () -> Int64 = Engine.wallClockMicros) {
             precondition(sitesPerHost >= 1, "an engine needs at least one site, got \(sitesPerHost)")
             self.sitesPerHost = sitesPerHost
+            self.partitions = (0..<sitesPerHost).map { PartitionID(Int32($0)) }
+            self.partitionCount = sitesPerHost
+            self.clock = clock
+        }
+
+        /// A cluster host's engine: sites for `partitions` out of `partitionCount`.
+        public init(partitions: [PartitionID], partitionCount: Int,
+                    clock: @escaping @Sendable () -> Int64 = Engine.wallClockMicros) {
+            precondition(!partitions.isEmpty, "an engine needs at least one site")
+            precondition(partitions.allSatisfy { $0.rawValue >= 0 && Int($0.rawValue) < partitionCount },
+                         "partitions \(partitions) are not all below the partition count \(partitionCount)")
+            self.sitesPerHost = partitions.count
+            self.partitions = partitions.sorted()
+            self.partitionCount = partitionCount
             self.clock = clock
         }
     }
@@ -52,7 +71,8 @@ public final class Engine: Sendable {
     /// Each site's queue, unretained (the engine keeps `sites`, which keep their queues): pushing
     /// through a retained reference would bounce the queue's reference count between the threads
     /// that submit.
-    private let siteQueues: [UnretainedQueue]
+    /// Indexed by partition id; nil for partitions held by other hosts.
+    private let siteQueues: [UnretainedQueue?]
     private let barrierLock = Mutex(())
     private let coordinatorQueue = BlockingQueue<CoordinatorRequest>()
     private let coordinatorStopped = OneShot<Bool>()
@@ -60,12 +80,16 @@ public final class Engine: Sendable {
     public init(configuration: Configuration) {
         self.configuration = configuration
         serial = Engine.serials.wrappingAdd(1, ordering: .relaxed).oldValue
-        let ring = HashRing(partitionCount: configuration.sitesPerHost)
+        let ring = HashRing(partitionCount: configuration.partitionCount)
         self.ring = ring
         let drainFlag = DrainFlag()
         draining = drainFlag
-        sites = (0..<configuration.sitesPerHost).map { Site(id: SiteID(Int32($0)), partition: PartitionID(Int32($0)), ring: ring, draining: drainFlag) }
-        siteQueues = sites.map { UnretainedQueue($0.queue) }
+        sites = configuration.partitions.enumerated().map { index, partition in
+            Site(id: SiteID(Int32(index)), partition: partition, ring: ring, draining: drainFlag)
+        }
+        var queues = [UnretainedQueue?](repeating: nil, count: configuration.partitionCount)
+        for site in sites { queues[Int(site.partition.rawValue)] = UnretainedQueue(site.queue) }
+        siteQueues = queues
         for site in sites { site.start() }
         let coordinator = Thread { [self] in coordinatorLoop() }
         coordinator.name = "mp-coordinator"
@@ -111,18 +135,22 @@ public final class Engine: Sendable {
     }
 
     /// Runs an already resolved procedure: the hot path for callers that resolve once (bench, server).
-    public func invoke(_ procedure: CompiledProcedure, _ params: [Value], completion: @escaping @Sendable (InvocationResult) -> Void) {
+    public func invoke(_ procedure: CompiledProcedure, _ params: [Value], options: CallOptions = CallOptions(),
+                       completion: @escaping @Sendable (InvocationResult) -> Void) {
+        let context = options.context
         if let expected = procedure.parameterCount, expected != params.count {
             completion(.failure(SQLError(.wrongParameterCount, "PROCEDURE \(procedure.name) EXPECTS \(expected) PARAMS, BUT RECEIVED \(params.count)")))
             return
         }
         switch procedure.partitioning {
         case .single(let index, let type):
-            submitSingle(procedure, params, partition: ring.partition(forKey: params[index], type: type), completion: completion)
+            submitSingle(procedure, params, partition: ring.partition(forKey: params[index], type: type), context: context,
+                         completion: completion)
         case .singleConstant(let key, let type):
-            submitSingle(procedure, params, partition: ring.partition(forKey: key, type: type), completion: completion)
+            submitSingle(procedure, params, partition: ring.partition(forKey: key, type: type), context: context,
+                         completion: completion)
         case .multi:
-            submitMulti(.procedure(procedure, params), completion: completion)
+            submitMulti(.procedure(procedure, params), options: options, completion: completion)
         }
     }
 
@@ -136,7 +164,8 @@ public final class Engine: Sendable {
     /// `@AdHoc`: one or more `;`-separated statements, all DDL or all DML/queries. A DDL batch is one
     /// schema transaction; a DML/query batch is one transaction (all statements or none) returning
     /// one table per statement.
-    public func adHoc(_ sql: String, params: [Value] = [], completion: @escaping @Sendable (InvocationResult) -> Void) {
+    public func adHoc(_ sql: String, params: [Value] = [], options: CallOptions = CallOptions(),
+                      completion: @escaping @Sendable (InvocationResult) -> Void) {
         let statements = SQLScript.split(sql)
         guard !statements.isEmpty else {
             completion(InvocationResult(status: .gracefulFailure, statusString: "no SQL statement to run"))
@@ -144,7 +173,7 @@ public final class Engine: Sendable {
         }
         let ddl = statements.map(SQLScript.isDDL)
         if ddl.allSatisfy({ $0 }) {
-            submitMulti(.schema(sql), completion: completion)
+            submitMulti(.schema(sql), options: options, completion: completion)
             return
         }
         guard !ddl.contains(true) else {
@@ -152,7 +181,7 @@ public final class Engine: Sendable {
                 statusString: "DDL mixed with DML and queries is unsupported: run them as separate @AdHoc calls"))
             return
         }
-        runAdHocStatements(statements, params: params, completion: completion)
+        runAdHocStatements(statements, params: params, options: options, completion: completion)
     }
 
     public func adHoc(_ sql: String, params: [Value] = []) -> InvocationResult {
@@ -165,7 +194,7 @@ public final class Engine: Sendable {
     /// all roll back. A batch whose statements are all pinned to one partition is a single-partition
     /// transaction there; anything else is one multi-partition transaction. A single statement keeps
     /// its own routing and takes the call's parameters.
-    private func runAdHocStatements(_ statements: [String], params: [Value],
+    private func runAdHocStatements(_ statements: [String], params: [Value], options: CallOptions,
                                     completion: @escaping @Sendable (InvocationResult) -> Void) {
         var procedures: [CompiledProcedure] = []
         for sql in statements {
@@ -177,7 +206,7 @@ public final class Engine: Sendable {
             }
         }
         if procedures.count == 1 {
-            invoke(procedures[0], params, completion: completion)
+            invoke(procedures[0], params, options: options, completion: completion)
             return
         }
         if !params.isEmpty {
@@ -191,14 +220,14 @@ public final class Engine: Sendable {
             return nil
         })
         if homes.count == 1, let home = homes.first!, batch.allSatisfy({ $0.parameterCount == 0 }) {
-            runSinglePartition(on: home, { store, log, context throws(SQLError) in
+            runSinglePartition(on: home, options: options, { store, log, context throws(SQLError) in
                 var tables: [ResultTable] = []
                 for p in batch { tables += try p.executeSinglePartition(params: [], store: store, log: log, context: context) }
                 return tables
             }, completion: completion)
             return
         }
-        runMultiPartition({ mp, context throws(SQLError) in
+        runMultiPartition(options: options, { mp, context throws(SQLError) in
             var tables: [ResultTable] = []
             for p in batch { tables += try p.executeMultiPartition(params: [], mp: mp, context: context) }
             return tables
@@ -239,19 +268,33 @@ public final class Engine: Sendable {
     }
 
     private func submitSingle(_ procedure: CompiledProcedure, _ params: [Value], partition: PartitionID,
-                              completion: @escaping @Sendable (InvocationResult) -> Void) {
+                              context: ExecutionContext?, completion: @escaping @Sendable (InvocationResult) -> Void) {
+        guard let queue = siteQueues[Int(partition.rawValue)] else {
+            completion(InvocationResult(status: .unexpectedFailure, statusString: "\(partition) has no replica on this host"))
+            return
+        }
         let pinned = procedure.pinningEngine.load(ordering: .relaxed) == serial
         let task = SinglePartitionTask(procedure: Unmanaged.passUnretained(procedure), retainer: pinned ? nil : procedure,
-                                       params: params, context: stamp(), completion: completion)
-        if !siteQueues[Int(partition.rawValue)].queue._withUnsafeGuaranteedRef({ $0.push(.single(task)) }) {
+                                       params: params, context: context ?? stamp(), completion: completion)
+        if !queue.queue._withUnsafeGuaranteedRef({ $0.push(.single(task)) }) {
             completion(InvocationResult(status: .serverUnavailable, statusString: "the database is shutting down"))
         }
     }
 
-    func submitMulti(_ work: CoordinatorRequest.Work, completion: @escaping @Sendable (InvocationResult) -> Void) {
+    func submitMulti(_ work: CoordinatorRequest.Work, options: CallOptions = CallOptions(),
+                     completion: @escaping @Sendable (InvocationResult) -> Void) {
+        if let cluster = options.cluster {
+            // The cluster shell pushes this transaction's barriers onto the sites itself, each
+            // when its partition's replication stream reaches it (ClusterMultiPartition).
+            if !coordinatorQueue.push(CoordinatorRequest(txn: cluster.txn, work: work, exchange: cluster.exchange,
+                                                         completion: completion)) {
+                completion(InvocationResult(status: .serverUnavailable, statusString: "the database is shutting down"))
+            }
+            return
+        }
         barrierLock.withLock { _ in
             let txn = MultiPartitionTransaction(context: stamp(), partitions: partitions)
-            guard coordinatorQueue.push(CoordinatorRequest(txn: txn, work: work, completion: completion)) else {
+            guard coordinatorQueue.push(CoordinatorRequest(txn: txn, work: work, exchange: nil, completion: completion)) else {
                 completion(InvocationResult(status: .serverUnavailable, statusString: "the database is shutting down"))
                 return
             }
@@ -293,7 +336,7 @@ public final class Engine: Sendable {
             request.completion(.notRunBecauseOfShutdown(transactionID: txn.context.transactionID))
             return
         }
-        let context = CoordinatorContext(txn: txn, ring: ring)
+        let context = CoordinatorContext(txn: txn, ring: ring, exchange: request.exchange)
         let transactionID = txn.context.transactionID
         do {
             switch request.work {
@@ -333,6 +376,8 @@ struct CoordinatorRequest: Sendable {
 
     let txn: MultiPartitionTransaction
     let work: Work
+    /// Set for a cluster transaction: fragment results are shared with the other hosts.
+    let exchange: (any MultiPartitionExchange)?
     let completion: @Sendable (InvocationResult) -> Void
 }
 

@@ -97,30 +97,53 @@ final class ReplyCollector: Sendable {
 }
 
 /// The coordinator's side of a running multi-partition transaction, handed to compiled procedures.
+/// In a cluster (`exchange` set) it runs fragments on this host's partitions and gets the other
+/// partitions' results from the exchange (Engine+Cluster.swift).
 final class CoordinatorContext: MultiPartitionContext {
     let txn: MultiPartitionTransaction
     let ring: HashRing
+    let exchange: (any MultiPartitionExchange)?
+    private var round = 0
 
-    init(txn: MultiPartitionTransaction, ring: HashRing) {
+    init(txn: MultiPartitionTransaction, ring: HashRing, exchange: (any MultiPartitionExchange)? = nil) {
         self.txn = txn
         self.ring = ring
+        self.exchange = exchange
+    }
+
+    /// Runs `make`'s message on this host's partitions among `targets`, then (in a cluster) trades
+    /// results with the other hosts; returns one result per target, in target order.
+    private func run(on targets: [PartitionID],
+                     _ make: (@escaping @Sendable (PartitionID, Result<ResultTable, SQLError>) -> Void) -> MultiPartitionMessage)
+        -> [Result<ResultTable, SQLError>] {
+        guard let exchange else { return txn.roundTrip(to: targets, make) }
+        let local = targets.filter { txn.partitions.contains($0) }
+        let results = local.isEmpty ? [] : txn.roundTrip(to: local, make)
+        round += 1
+        return exchange.exchange(round: round, local: Array(zip(local, results)), wanted: targets)
+    }
+
+    private var everyPartition: [PartitionID] {
+        exchange == nil ? txn.partitions : ring.partitions.sorted()
     }
 
     func runOnEveryPartition(_ fragment: @escaping Fragment) throws(SQLError) -> [ResultTable] {
-        try Self.unwrap(txn.roundTrip(to: txn.partitions) { .fragment(fragment, reply: $0) })
+        try Self.unwrap(run(on: everyPartition) { .fragment(fragment, reply: $0) })
     }
 
     func runOnOnePartition(_ fragment: @escaping Fragment) throws(SQLError) -> ResultTable {
-        // Every site holds the same replicated rows; the lowest partition answers.
+        // Every site holds the same replicated rows; this host's lowest partition answers.
         try Self.unwrap(txn.roundTrip(to: [txn.partitions[0]]) { .fragment(fragment, reply: $0) })[0]
     }
 
     func runOnPartition(forKey key: Value, type: SQLType, _ fragment: @escaping Fragment) throws(SQLError) -> ResultTable {
-        try Self.unwrap(txn.roundTrip(to: [ring.partition(forKey: key, type: type)]) { .fragment(fragment, reply: $0) })[0]
+        try Self.unwrap(run(on: [ring.partition(forKey: key, type: type)]) { .fragment(fragment, reply: $0) })[0]
     }
 
     func applySchema(_ changes: [SchemaChange], catalog: Catalog) throws(SQLError) {
-        _ = try Self.unwrap(txn.roundTrip(to: txn.partitions) { .schema(changes, catalog, reply: $0) })
+        // Exchanged too: a change can fail on one partition's data (a unique index over duplicate
+        // rows), and every host must then roll back.
+        _ = try Self.unwrap(run(on: everyPartition) { .schema(changes, catalog, reply: $0) })
     }
 
     /// The first failure in partition order wins, so the error a client sees does not depend on timing.

@@ -24,6 +24,9 @@ public struct Catalog: Sendable {
     public static let empty = Catalog()
 
     public private(set) var version: Int64 = 0
+    /// Every DDL batch applied to reach this catalog, in order: replaying them on an empty catalog
+    /// rebuilds it (a rejoining host receives its schema this way).
+    public private(set) var ddlHistory: [String] = []
     var tables: [String: TableDefinition] = [:]
     var indexDefinitions: [String: IndexDefinition] = [:]
     /// Indexes that back a UNIQUE constraint (not droppable on their own).
@@ -52,6 +55,7 @@ public struct Catalog: Sendable {
             try next.apply(statement)
         }
         next.version = version + 1
+        next.ddlHistory.append(ddl)
         try next.recompileProcedures()
         return (next, changes(to: next))
     }

@@ -84,7 +84,9 @@ extension Host {
         ResultTable(columns: [.init("", .bigint)], rows: [[.integer(Int64(n))]])
     }
 
-    func loadSinglePartitionTable(_ p: [WireParameter], runtime: Runtime, reply: @escaping Reply) {
+    /// From a client (`invocation` set): routes the call. From the cluster (`options` set): runs it here.
+    func loadSinglePartitionTable(_ p: [WireParameter], runtime: Runtime, invocation: Invocation? = nil,
+                                  options: CallOptions? = nil, reply: @escaping Reply) {
         let procedure = "@LoadSinglepartitionTable"
         let keyBytes: [UInt8]
         switch p.first {
@@ -113,18 +115,19 @@ extension Host {
             stats.recordProcedure(procedure, partition: partition, status: result.status, nanos: Host.monotonicNanos() - started)
             reply(result)
         }
-        switch route(partition) {
-        case .local:
-            engine.runSinglePartition(on: partition, { store, log, _ throws(SQLError) in
+        let run: @Sendable (CallOptions, @escaping Reply) -> Void = { options, done in
+            engine.runSinglePartition(on: partition, options: options, { store, log, _ throws(SQLError) in
                 try Host.load(request, request.rows, into: store, log: log)
                 return [Host.countTable(request.rows.count)]
-            }, completion: recorded)
-        case .forward(let host): recorded(Host.forwardingUnsupported(host))
-        case .unavailable(let why): recorded(InvocationResult(status: .serverUnavailable, statusString: why))
+            }, completion: done)
+        }
+        if let options { run(options, reply) } else if let invocation {
+            runData(invocation, target: .partition(partition), runtime: runtime, reply: recorded, local: run)
         }
     }
 
-    func loadMultiPartitionTable(_ p: [WireParameter], runtime: Runtime, reply: @escaping Reply) {
+    func loadMultiPartitionTable(_ p: [WireParameter], runtime: Runtime, invocation: Invocation? = nil,
+                                 options: CallOptions? = nil, reply: @escaping Reply) {
         let procedure = "@LoadMultipartitionTable"
         let request: LoadRequest
         switch loadRequest(p, offset: 0, procedure: procedure, runtime: runtime) {
@@ -140,9 +143,8 @@ extension Host {
                                   nanos: Host.monotonicNanos() - started)
             reply(result)
         }
-        switch route(.multiPartitionInitiator) {
-        case .local:
-            engine.runMultiPartition({ mp, _ throws(SQLError) in
+        let run: @Sendable (CallOptions, @escaping Reply) -> Void = { options, done in
+            engine.runMultiPartition(options: options, { mp, _ throws(SQLError) in
                 if let column = request.table.partitionColumn {
                     let type = request.table.columns[column].type
                     var groups: [PartitionID: [[Value]]] = [:]
@@ -161,9 +163,26 @@ extension Host {
                     }
                 }
                 return [Host.countTable(request.rows.count)]
-            }, completion: recorded)
-        case .forward(let host): recorded(Host.forwardingUnsupported(host))
-        case .unavailable(let why): recorded(InvocationResult(status: .serverUnavailable, statusString: why))
+            }, completion: done)
         }
+        if let options { run(options, reply) } else if let invocation {
+            runData(invocation, target: .multi, runtime: runtime, reply: recorded, local: run)
+        }
+    }
+}
+
+extension Host {
+    /// The partition an `@LoadSinglepartitionTable` call loads, or `.anywhere` when its parameters
+    /// are wrong (it then fails the same way wherever it runs).
+    func loadSinglePartitionTarget(_ p: [WireParameter], runtime: Runtime) -> CallTarget {
+        let keyBytes: [UInt8]
+        switch p.first {
+        case .value(.bytes(let b), _)?: keyBytes = b
+        case .byteArray(let b)?: keyBytes = b
+        default: return .anywhere
+        }
+        guard let name = Host.stringParameter(p, 1), let table = runtime.engine.catalog.table(named: name),
+              let column = table.partitionColumn else { return .anywhere }
+        return .partition(runtime.engine.ring.partition(forKey: .bytes(keyBytes), type: table.columns[column].type))
     }
 }

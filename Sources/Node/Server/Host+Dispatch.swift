@@ -75,10 +75,53 @@ extension Host {
                                   nanos: Host.monotonicNanos() - started)
             reply(result)
         }
-        switch route(partition ?? .multiPartitionInitiator) {
-        case .local: engine.invoke(procedure, values, completion: recorded)
-        case .forward(let host): recorded(Host.forwardingUnsupported(host))
-        case .unavailable(let why): recorded(InvocationResult(status: .serverUnavailable, statusString: why))
+        let target: CallTarget = partition.map { .partition($0) } ?? .multi
+        runData(invocation, target: target, runtime: runtime, reply: recorded) { options, done in
+            engine.invoke(procedure, values, options: options, completion: done)
+        }
+    }
+
+    /// Runs a call that reads or writes data: on this host's engine for a single host, through the
+    /// cluster (leader, replication, multi-partition coordinator) otherwise. `local` runs it here
+    /// with the given options; the cluster calls `executeCall` on each replica instead.
+    func runData(_ invocation: Invocation, target: CallTarget, runtime: Runtime, reply: @escaping Reply,
+                 local: @escaping @Sendable (CallOptions, @escaping Reply) -> Void) {
+        if let cluster = runtime.cluster, target != .anywhere {
+            cluster.submit(invocation, target: target, reply: reply)
+        } else {
+            local(CallOptions(), reply)
+        }
+    }
+
+    /// Runs a replicated or forwarded data call on this host's engine with the leader's options:
+    /// the same parsing as a client call, no permission checks (the receiving host made them).
+    func executeCall(_ invocation: Invocation, options: CallOptions, runtime: Runtime, completion: @escaping Reply) {
+        let name = invocation.procedure
+        let p = invocation.parameters
+        switch name.lowercased() {
+        case "@adhoc":
+            guard let sql = Host.stringParameter(p, 0), let values = try? WireParameter.engineValues(Array(p.dropFirst()), procedure: name) else {
+                completion(InvocationResult(status: .gracefulFailure, statusString: "@AdHoc: bad parameters"))
+                return
+            }
+            runtime.engine.adHoc(sql, params: values, options: options) { [self] result in
+                completion(result)
+                if result.succeeded { publishCatalogIfChanged(runtime.engine) }
+            }
+        case "@loadsinglepartitiontable":
+            loadSinglePartitionTable(p, runtime: runtime, options: options, reply: completion)
+        case "@loadmultipartitiontable":
+            loadMultiPartitionTable(p, runtime: runtime, options: options, reply: completion)
+        default:
+            guard let procedure = runtime.engine.procedure(named: name) else {
+                completion(InvocationResult(status: .unexpectedFailure, statusString: "Procedure \(name) was not found"))
+                return
+            }
+            guard let values = try? WireParameter.engineValues(p, procedure: name) else {
+                completion(InvocationResult(status: .gracefulFailure, statusString: "\(name): bad parameters"))
+                return
+            }
+            runtime.engine.invoke(procedure, values, options: options, completion: completion)
         }
     }
 

@@ -37,7 +37,7 @@ extension Host {
         case "@ping":
             reply(InvocationResult(status: .success, tables: [Host.statusTable]))
         case "@adhoc":
-            adHoc(p, session: session, runtime: runtime, reply: reply)
+            adHoc(invocation, session: session, runtime: runtime, reply: reply)
         case "@systeminformation":
             let selector = (p.isEmpty ? "OVERVIEW" : Host.stringParameter(p, 0) ?? "").uppercased()
             switch selector {
@@ -80,10 +80,10 @@ extension Host {
             stopInBackground()
         case "@loadsinglepartitiontable":
             if refusesWorkWhilePaused(session) { reply(InvocationResult(status: .serverUnavailable, statusString: Host.pausedMessage)); return }
-            loadSinglePartitionTable(p, runtime: runtime, reply: reply)
+            loadSinglePartitionTable(p, runtime: runtime, invocation: invocation, reply: reply)
         case "@loadmultipartitiontable":
             if refusesWorkWhilePaused(session) { reply(InvocationResult(status: .serverUnavailable, statusString: Host.pausedMessage)); return }
-            loadMultiPartitionTable(p, runtime: runtime, reply: reply)
+            loadMultiPartitionTable(p, runtime: runtime, invocation: invocation, reply: reply)
         default:
             reply(InvocationResult(status: .unexpectedFailure, statusString: "Procedure \(name) was not found"))
         }
@@ -111,7 +111,8 @@ extension Host {
 
     // MARK: @AdHoc
 
-    private func adHoc(_ p: [WireParameter], session: SessionRecord, runtime: Runtime, reply: @escaping Reply) {
+    private func adHoc(_ invocation: Invocation, session: SessionRecord, runtime: Runtime, reply: @escaping Reply) {
+        let p = invocation.parameters
         if refusesWorkWhilePaused(session) {
             reply(InvocationResult(status: .serverUnavailable, statusString: Host.pausedMessage))
             return
@@ -131,16 +132,14 @@ extension Host {
         let engine = runtime.engine
         let started = Host.monotonicNanos()
         let stats = self.stats
-        switch route(.multiPartitionInitiator) {
-        case .local:
-            engine.adHoc(sql, params: values) { [self] result in
-                stats.recordProcedure("@AdHoc", partition: .multiPartitionInitiator, status: result.status,
-                                      nanos: Host.monotonicNanos() - started)
-                reply(result)
-                if result.succeeded { publishCatalogIfChanged(engine) }
-            }
-        case .forward(let host): reply(Host.forwardingUnsupported(host))
-        case .unavailable(let why): reply(InvocationResult(status: .serverUnavailable, statusString: why))
+        let recorded: Reply = { [self] result in
+            stats.recordProcedure("@AdHoc", partition: .multiPartitionInitiator, status: result.status,
+                                  nanos: Host.monotonicNanos() - started)
+            reply(result)
+            if result.succeeded { publishCatalogIfChanged(engine) }
+        }
+        runData(invocation, target: engine.adHocTarget(sql, params: values), runtime: runtime, reply: recorded) { options, done in
+            engine.adHoc(sql, params: values, options: options, completion: done)
         }
     }
 

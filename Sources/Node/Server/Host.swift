@@ -39,8 +39,13 @@ public final class Host: Sendable {
 
     public let root: RootDirectory
     public let options: HostOptions
-    /// This host's id: 0 for the single host; later assigned by the membership log.
-    public let hostID = HostID(0)
+    /// This host's id: 0 for a single host; in a cluster, assigned at formation and kept in the root.
+    public var hostID: HostID { HostID(hostIDState.load(ordering: .relaxed)) }
+    let hostIDState = Atomic<Int32>(0)
+    let meshRef = Mutex<Mesh?>(nil)
+    let formationRef = Mutex<Formation?>(nil)
+    /// Set once a rejoin finishes: nil on success, else why it failed.
+    let rejoinOutcome = OneShot<String?>()
 
     enum Phase: Sendable, Equatable { case created, running, stopping, stopped, failed }
 
@@ -52,9 +57,14 @@ public final class Host: Sendable {
         let adminListener: TCPListener
         let startMillis: Int64
         let advertisedAddress: String
+        /// Set on a host of a multi-host cluster.
+        let cluster: ClusterNode?
+        let internalListener: TCPListener?
 
         init(engine: Engine, group: EventLoopGroup, clientListener: TCPListener, adminListener: TCPListener,
-             startMillis: Int64, advertisedAddress: String) {
+             startMillis: Int64, advertisedAddress: String, cluster: ClusterNode? = nil, internalListener: TCPListener? = nil) {
+            self.cluster = cluster
+            self.internalListener = internalListener
             self.engine = engine
             self.group = group
             self.clientListener = clientListener
@@ -114,6 +124,10 @@ public final class Host: Sendable {
             return true
         }
         guard ok else { throw .notStartable("this host was already started") }
+        if let cluster = options.cluster {
+            try startCluster(cluster)
+            return
+        }
         let deployment = root.deployment
         log("Starting host \(hostID.rawValue) from \(root.path): sitesperhost \(deployment.cluster.sitesPerHost), kfactor \(deployment.cluster.kFactor)")
         let engine = Engine(configuration: .init(sitesPerHost: deployment.cluster.sitesPerHost))
@@ -167,7 +181,7 @@ public final class Host: Sendable {
     /// The start time of the cluster in ms since the epoch (login response, OVERVIEW).
     public var clusterStartMillis: Int64 { runtime?.startMillis ?? 0 }
 
-    private func listen(name: String, interface: String, port: Int, admin: Bool, group: EventLoopGroup) throws(HostError) -> TCPListener {
+    func listen(name: String, interface: String, port: Int, admin: Bool, group: EventLoopGroup) throws(HostError) -> TCPListener {
         var configuration = NetConfiguration(log: { [options] line in options.log("net (\(name) port): \(line)") })
         configuration.maxConnections = 10_000
         do {
@@ -181,7 +195,7 @@ public final class Host: Sendable {
     }
 
     /// Runs every schema file's statements in order, one transaction each.
-    private func loadSchema(into engine: Engine) throws(HostError) {
+    func loadSchema(into engine: Engine) throws(HostError) {
         for file in root.schemaFiles {
             guard let data = FileManager.default.contents(atPath: file) else {
                 throw .schema(file: file, statementNumber: 0, statement: "", message: "the file cannot be read")
@@ -220,6 +234,8 @@ public final class Host: Sendable {
             log("Shutting down: closing the client and admin ports")
             runtime.clientListener.close()
             runtime.adminListener.close()
+            runtime.internalListener?.close()
+            runtime.cluster?.stop()
             let deadline = Host.monotonicMillis() + Int64(options.drainTimeoutMillis)
             while Host.monotonicMillis() < deadline {
                 let busy = sessions.withLock { s in

@@ -33,6 +33,12 @@ public struct HostOptions: Sendable {
     public var drainTimeoutMillis: Int
     /// Where log lines go (already formatted with a timestamp). Called from any thread.
     public var log: @Sendable (String) -> Void
+    /// Set for a host of a multi-host cluster (`voltctl start --host ... --count N`).
+    public var cluster: ClusterOptions?
+    /// Called once when the cluster requires this host to stop at once (minority side of a
+    /// network split, declared failed, cluster stopped). `voltctl start` prints the reason and
+    /// exits; the default stops the host.
+    public var onFatal: (@Sendable (String) -> Void)?
 
     public init(bindAddress: String = "0.0.0.0", clientInterface: String? = nil, adminInterface: String? = nil,
                 clientPort: Int = HostOptions.defaultClientPort, adminPort: Int = HostOptions.defaultAdminPort,
@@ -51,6 +57,52 @@ public struct HostOptions: Sendable {
         self.maxInFlightPerConnection = maxInFlightPerConnection
         self.drainTimeoutMillis = drainTimeoutMillis
         self.log = log
+    }
+}
+
+/// How a host finds and forms its cluster.
+public struct ClusterOptions: Sendable {
+    /// `--host`: internal endpoints ("host:port", port 3021 when omitted). The first in sorted
+    /// order coordinates start-up.
+    public var hosts: [String]
+    /// `--count`: hosts in the full cluster.
+    public var count: Int
+    /// The interface the internal port binds (nil: `HostOptions.bindAddress`).
+    public var internalInterface: String?
+    /// `--placement-group`: hosts of one group (a rack) get different replicas of a partition when
+    /// possible.
+    public var placementGroup: String?
+    /// Heartbeats and the metadata log tick at this period.
+    public var heartbeatIntervalMillis: Int
+    /// How long `start()` waits for the cluster to form (all hosts joined) or for a rejoin.
+    public var formationTimeoutMillis: Int
+
+    public init(hosts: [String], count: Int, internalInterface: String? = nil, placementGroup: String? = nil,
+                heartbeatIntervalMillis: Int = 100, formationTimeoutMillis: Int = 600_000) {
+        self.hosts = hosts
+        self.count = count
+        self.internalInterface = internalInterface
+        self.placementGroup = placementGroup
+        self.heartbeatIntervalMillis = heartbeatIntervalMillis
+        self.formationTimeoutMillis = formationTimeoutMillis
+    }
+
+    /// "host:port" → (host, port), default port 3021.
+    public static func parseEndpoint(_ text: String) -> (host: String, port: Int)? {
+        var host = Substring(text)
+        var port = HostOptions.defaultInternalPort
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { return nil }
+            host = text[text.index(after: text.startIndex)..<close]
+            let rest = text[text.index(after: close)...]
+            if rest.hasPrefix(":") { guard let p = Int(rest.dropFirst()) else { return nil }; port = p }
+        } else if let colon = text.lastIndex(of: ":") {
+            host = text[..<colon]
+            guard let p = Int(text[text.index(after: colon)...]) else { return nil }
+            port = p
+        }
+        guard !host.isEmpty, (1...65535).contains(port) else { return nil }
+        return (host == "localhost" ? "127.0.0.1" : String(host), port)
     }
 }
 

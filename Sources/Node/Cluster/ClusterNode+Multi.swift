@@ -1,0 +1,224 @@
+// Multi-partition transactions across hosts (Engine+Cluster.swift explains the execution model).
+//
+// Ordering. One host coordinates multi-partition work: the lowest live host
+// (`ClusterState.multiPartitionHost`). It runs one transaction at a time: it stamps it and sends
+// `mpBegin` to every live host; each host sequences it into the stream of every partition it
+// leads, exactly like a single-partition call, so the transaction takes one place in each
+// partition's order and every replica of that partition sees it at the same place. When any
+// partition's stream reaches it on a host, that host starts its own run of the transaction (once)
+// and queues the barrier on that partition's site. Each host reports `mpDone` to the coordinator
+// when its run has committed or rolled back; the client is answered when every live host has.
+//
+// Exchange. Each round of fragments, every host sends the results of its own partitions to every
+// other host that is not failed and waits until it has one result per partition. Results that
+// arrive before the host has started the transaction wait in an inbox.
+//
+// Failover. Every host remembers the transactions it was asked to begin until its own run
+// finishes; when a host fails, it sequences them again into the partitions it now leads (a
+// stream that already holds one skips it), so a partition whose old leader died before
+// sequencing the transaction still gets it from its new leader. Not handled yet: if the
+// coordinator itself fails, queued multi-partition calls it had not started are answered as lost
+// by the hosts that forwarded them, and a transaction it had started completes on the hosts but
+// nobody answers its client.
+
+import Dispatch
+import Synchronization
+import VoltModel
+import VoltWire
+
+struct MultiState {
+    struct Active {
+        var transactionID: Int64
+        var reply: @Sendable (InvocationResult) -> Void
+        var awaiting: Set<HostID>
+        var local: InvocationResult?
+    }
+
+    // Coordinator side.
+    var queue: [(invocation: Invocation, reply: @Sendable (InvocationResult) -> Void)] = []
+    var active: Active?
+    var counter: Int64 = 0
+    // Every host.
+    var begun: [Int64: (context: ExecutionContext, invocation: [UInt8])] = [:]
+    var running: [Int64: ClusterMultiHandle] = [:]
+    var inbox: [Int64: [Int: [PartitionID: MPResult]]] = [:]
+    var waiters: [Int64: DispatchSemaphore] = [:]
+    var finished: Set<Int64> = []
+    var finishedOrder: [Int64] = []
+}
+
+extension ClusterNode {
+    /// Coordinator: queue the call, start it if nothing runs.
+    func coordinateMulti(_ invocation: Invocation, reply: @escaping @Sendable (InvocationResult) -> Void) {
+        let start = multi.withLock { m -> Bool in
+            m.queue.append((invocation, reply))
+            return m.active == nil
+        }
+        if start { startNextMulti() }
+    }
+
+    private func startNextMulti() {
+        let state = self.state
+        let begin = multi.withLock { m -> (ExecutionContext, [UInt8])? in
+            guard m.active == nil, !m.queue.isEmpty else { return nil }
+            let (invocation, reply) = m.queue.removeFirst()
+            m.counter += 1
+            let txn = Int64(1) << 62 | Int64(state.epoch.rawValue & 0xFFFF) << 40 | m.counter
+            m.active = MultiState.Active(transactionID: txn, reply: reply, awaiting: Set(state.liveMembers), local: nil)
+            return (ExecutionContext(transactionID: txn, timestampMicros: Engine.wallClockMicros()), Self.encode(invocation))
+        }
+        guard let (context, bytes) = begin else { return }
+        for host in state.liveMembers where host != me {
+            mesh.send(.mpBegin(transactionID: context.transactionID, timestampMicros: context.timestampMicros, invocation: bytes), to: host)
+        }
+        multiBegin(context, bytes)
+    }
+
+    /// Any host: sequence the transaction into every partition this host leads.
+    func multiBegin(_ context: ExecutionContext, _ bytes: [UInt8]) {
+        let txn = context.transactionID
+        let known = multi.withLock { m -> Bool in
+            if m.finished.contains(txn) { return true }
+            m.begun[txn] = (context, bytes)
+            return false
+        }
+        if known { return }
+        let state = self.state
+        for partition in state.partitions where partition.leader == me {
+            guard let stream = streams[Int(partition.id.rawValue)] else { continue }
+            stream.state.withLock { s in
+                guard !s.seenMulti.contains(txn) else { return }
+                s.lastSeq += 1
+                let frame = PeerMessage.replicate(partition: partition.id, seq: s.lastSeq, transactionID: txn,
+                                                  timestampMicros: context.timestampMicros, record: .multi(bytes)).encodeFrame()
+                for host in Set(partition.live.filter { $0 != me }).union(s.rejoiners).sorted() { mesh.send(frame: frame, to: host) }
+                run(partition.id, seq: s.lastSeq, context: context, record: .multi(bytes), leader: me, seen: &s.seenMulti)
+            }
+        }
+    }
+
+    /// A partition's stream reached the transaction on this host (under that stream's lock).
+    func multiArrived(_ p: PartitionID, context: ExecutionContext, invocation bytes: [UInt8]) {
+        let txn = context.transactionID
+        let (handle, fresh) = multi.withLock { m -> (ClusterMultiHandle?, Bool) in
+            if m.finished.contains(txn) { return (nil, false) }
+            if let h = m.running[txn] { return (h, false) }
+            let h = engine.beginClusterMulti(context: context, exchange: ClusterExchange(node: self, transactionID: txn))
+            m.running[txn] = h
+            if m.begun[txn] == nil { m.begun[txn] = (context, bytes) }
+            return (h, true)
+        }
+        guard let handle else { return }
+        if fresh {
+            guard let invocation = try? Invocation.decode(bytes) else {
+                preconditionFailure("multi-partition transaction \(txn) does not decode")
+            }
+            services.executeCall(invocation, options: CallOptions(context: context, cluster: handle)) { [self] result in
+                multiFinishedLocally(txn, result)
+            }
+        }
+        engine.pushBarrier(handle, on: p)
+    }
+
+    private func multiFinishedLocally(_ txn: Int64, _ result: InvocationResult) {
+        let coordinatorResult = multi.withLock { m -> Bool in
+            m.running[txn] = nil
+            m.begun[txn] = nil
+            m.inbox[txn] = nil
+            m.finished.insert(txn)
+            m.finishedOrder.append(txn)
+            if m.finishedOrder.count > 4096 { m.finished.remove(m.finishedOrder.removeFirst()) }
+            guard m.active?.transactionID == txn else { return false }
+            m.active!.local = result
+            return true
+        }
+        if coordinatorResult {
+            multiDone(txn, status: result.status.rawValue, from: me)
+        } else if let coordinator = state.multiPartitionHost {
+            mesh.send(.mpDone(transactionID: txn, status: result.status.rawValue, hash: result.determinismHash), to: coordinator)
+        }
+    }
+
+    func multiDone(_ txn: Int64, status: Int8, from peer: HostID) {
+        let live = Set(state.liveMembers)
+        let done = multi.withLock { m -> (@Sendable (InvocationResult) -> Void, InvocationResult)? in
+            guard var active = m.active, active.transactionID == txn else { return nil }
+            active.awaiting.remove(peer)
+            active.awaiting.formIntersection(live)
+            m.active = active
+            guard active.awaiting.isEmpty, let local = active.local else { return nil }
+            m.active = nil
+            return (active.reply, local)
+        }
+        if let (reply, result) = done {
+            reply(result)
+            startNextMulti()
+        }
+    }
+
+    /// After a failure: re-sequence begun transactions into partitions this host now leads, and
+    /// stop waiting for the failed host's report.
+    func multiHostFailed(_ host: HostID, state: ClusterState) {
+        let begun = multi.withLock { m in m.begun.keys.sorted().map { m.begun[$0]! } }
+        for (context, bytes) in begun { multiBegin(context, bytes) }
+        if let txn = multi.withLock({ $0.active?.transactionID }) { multiDone(txn, status: 1, from: host) }
+    }
+
+    // MARK: Exchange
+
+    func multiResults(_ txn: Int64, round: Int, _ results: [MPResult], from peer: HostID) {
+        let waiter = multi.withLock { m -> DispatchSemaphore? in
+            guard !m.finished.contains(txn) else { return nil }
+            for r in results where m.inbox[txn, default: [:]][round, default: [:]][r.partition] == nil {
+                m.inbox[txn, default: [:]][round, default: [:]][r.partition] = r
+            }
+            return m.waiters[txn]
+        }
+        waiter?.signal()
+    }
+
+    /// Publishes this host's round results and waits for every wanted partition's.
+    func exchange(_ txn: Int64, round: Int, local: [(PartitionID, Result<ResultTable, SQLError>)],
+                  wanted: [PartitionID]) -> [Result<ResultTable, SQLError>] {
+        let mine = local.map { MPResult(partition: $0.0, $0.1) }
+        let state = self.state
+        if !mine.isEmpty {
+            let frame = PeerMessage.mpResults(transactionID: txn, round: Int32(round), results: mine).encodeFrame()
+            for m in state.members where m.id != me && m.state != .failed { mesh.send(frame: frame, to: m.id) }
+        }
+        let semaphore = DispatchSemaphore(value: 0)
+        multi.withLock { m in
+            m.waiters[txn] = semaphore
+            for r in mine { m.inbox[txn, default: [:]][round, default: [:]][r.partition] = r }
+        }
+        while true {
+            let have = multi.withLock { m -> [MPResult]? in
+                let got = m.inbox[txn]?[round] ?? [:]
+                let found = wanted.compactMap { got[$0] }
+                guard found.count == wanted.count else { return nil }
+                m.waiters[txn] = nil
+                return found
+            }
+            if let have { return have.map(\.result) }
+            if fatal.load(ordering: .relaxed) {
+                return wanted.map { _ in .failure(SQLError(.internalError, "this host is stopping")) }
+            }
+            _ = semaphore.wait(timeout: .now() + .milliseconds(100))
+        }
+    }
+}
+
+/// One transaction's view of the exchange, handed to the engine.
+final class ClusterExchange: MultiPartitionExchange {
+    private let node: ClusterNode
+    private let transactionID: Int64
+
+    init(node: ClusterNode, transactionID: Int64) {
+        self.node = node
+        self.transactionID = transactionID
+    }
+
+    func exchange(round: Int, local: [(PartitionID, Result<ResultTable, SQLError>)], wanted: [PartitionID]) -> [Result<ResultTable, SQLError>] {
+        node.exchange(transactionID, round: round, local: local, wanted: wanted)
+    }
+}

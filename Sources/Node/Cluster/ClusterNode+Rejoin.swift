@@ -1,0 +1,243 @@
+// Live rejoin: a restarted host receives its replicas from the partition leaders while they
+// keep serving (reference/volt-operations.md, rejoin).
+//
+// 1. The restarted host (same root directory, so the same host id and metadata log, a new
+//    incarnation) asks the coordinator, every second, to begin its rejoin. The coordinator admits
+//    one host at a time; a second one waits, and says so in the log.
+// 2. When `rejoinBegin` for it is applied, the host puts the stream of each partition it holds into
+//    buffering mode and sends `rejoinRequest` to each partition's leader.
+// 3. The leader, under the partition's stream lock, adds the host to the stream's recipients and
+//    queues a snapshot task on its site: the task runs after exactly the records sequenced so far
+//    (`startSeq`), serializes every table of the partition with the site's DDL history, and a
+//    streaming thread sends it in paced chunks while the site goes on serving.
+// 4. The host installs the schema once (replaying the DDL), loads each partition's rows on its
+//    site, then replays the buffered records after `startSeq` in order, and from then on runs the
+//    stream like any replica. It proposes `replicaReady` for the partition; once every partition
+//    is live again it proposes `rejoinEnd` and starts serving clients.
+//
+// The snapshot is taken in one step on the leader's site (the partition pauses for the copy, a
+// memory-speed serialization), not copy-on-write as in VoltDB; the streaming itself is paced and
+// off the site thread.
+
+import Foundation
+import Synchronization
+import VoltModel
+import VoltWire
+
+struct RejoinState {
+    /// This host restarted and must rejoin before serving.
+    var member: ClusterMember?
+    var begun = false
+    var lastProposalMillis: Int64 = 0
+    var chunks: [PartitionID: [UInt8]] = [:]
+    var catalogInstalled = false
+    /// The DDL history that came with the first snapshot chunk, installed before the first load.
+    var pendingDDL: [String]?
+    var caughtUp: Set<PartitionID> = []
+    /// Partitions whose snapshot has fully arrived and is being loaded.
+    var loading: Set<PartitionID> = []
+    var bytesReceived = 0
+    var startedMillis: Int64 = 0
+    var done = false
+}
+
+extension ClusterNode {
+    static let rejoinChunkBytes = 1 << 20
+
+    /// Marks this host as restarted: it rejoins before it serves.
+    func needsRejoin(as member: ClusterMember) {
+        rejoin.withLock { $0.member = member }
+    }
+
+    var isRejoining: Bool { rejoin.withLock { $0.member != nil && !$0.done } }
+
+    /// Progress for status: bytes received and partitions caught up.
+    var rejoinProgress: (bytes: Int, partitionsDone: Int, partitions: Int)? {
+        let slots = state.slots(of: me).count
+        return rejoin.withLock { r in r.member == nil || r.done ? nil : (r.bytesReceived, r.caughtUp.count, slots) }
+    }
+
+    func rejoinTick(_ state: ClusterState) {
+        let now = Host.monotonicMillis()
+        let action = rejoin.withLock { r -> MetadataCommand? in
+            guard let member = r.member, !r.done, now - r.lastProposalMillis >= 1_000 else { return nil }
+            r.lastProposalMillis = now
+            if !r.begun { return .rejoinBegin(member) }
+            let slots = state.slots(of: me)
+            // A leader that had not yet applied our rejoin ignored the request: ask again.
+            for p in slots where r.chunks[p] == nil && !r.caughtUp.contains(p) && !r.loading.contains(p) {
+                if let leader = state.partition(p)?.leader { mesh.send(.rejoinRequest(partition: p), to: leader) }
+            }
+            for p in slots where r.caughtUp.contains(p) && !(state.partition(p)?.live.contains(me) ?? false) {
+                return .replicaReady(me, p)
+            }
+            if slots.allSatisfy({ state.partition($0)?.live.contains(me) ?? false }) { return .rejoinEnd(me) }
+            return nil
+        }
+        if let action { propose(action) }
+    }
+
+    /// `rejoinBegin` for this host was applied.
+    func beginRejoin(_ state: ClusterState) {
+        let first = rejoin.withLock { r -> Bool in
+            guard !r.begun else { return false }
+            r.begun = true
+            r.startedMillis = Host.monotonicMillis()
+            return true
+        }
+        guard first else { return }
+        log("Rejoining: receiving \(state.slots(of: me).count) partition replicas from their leaders")
+        for p in state.slots(of: me) {
+            streams[Int(p.rawValue)]?.state.withLock { $0.buffered = [] }
+            if let leader = state.partition(p)?.leader { mesh.send(.rejoinRequest(partition: p), to: leader) }
+        }
+    }
+
+    func rejoinProgress(_ state: ClusterState) {
+        let slots = state.slots(of: me)
+        if slots.allSatisfy({ state.partition($0)?.live.contains(me) ?? false }) { propose(.rejoinEnd(me)) }
+    }
+
+    // MARK: Leader side
+
+    func rejoinRequested(_ p: PartitionID, by host: HostID) {
+        let state = self.state
+        guard let stream = streams[Int(p.rawValue)], state.partition(p)?.leader == me,
+              state.member(host)?.state == .rejoining else {
+            log("Ignoring a rejoin request for partition \(p.rawValue) from host \(host.rawValue)")
+            return
+        }
+        stream.state.withLock { s in
+            guard s.rejoiners.insert(host).inserted else { return }   // a repeated request: already streaming
+            let startSeq = s.lastSeq
+            _ = engine.onSite(p) { [self] store, catalog in
+                let payload = Self.snapshot(store)
+                let ddl = catalog.ddlHistory
+                let thread = Thread { [self] in streamSnapshot(p, to: host, startSeq: startSeq, ddl: ddl, payload: payload) }
+                thread.name = "rejoin-stream-\(p.rawValue)"
+                thread.start()
+            }
+        }
+    }
+
+    private func streamSnapshot(_ p: PartitionID, to host: HostID, startSeq: Int64, ddl: [String], payload: [UInt8]) {
+        let started = Host.monotonicNanos()
+        var offset = 0
+        repeat {
+            let end = min(payload.count, offset + Self.rejoinChunkBytes)
+            let chunk = Array(payload[offset..<end])
+            // Paced: at most a few chunks queued for the joiner at once, so the leader's own
+            // traffic to that host is not buried behind the whole snapshot.
+            while mesh.pendingBytes(to: host) > 4 * Self.rejoinChunkBytes && !fatal.load(ordering: .relaxed) { usleep(1_000) }
+            guard mesh.send(.rejoinChunk(partition: p, startSeq: startSeq, ddl: offset == 0 ? ddl : [], payload: chunk,
+                                         last: end == payload.count), to: host) else {
+                log("Rejoin stream of partition \(p.rawValue) to host \(host.rawValue) broke after \(offset) bytes")
+                return
+            }
+            offset = end
+        } while offset < payload.count
+        let seconds = Double(Host.monotonicNanos() - started) / 1e9
+        log("Streamed partition \(p.rawValue) to host \(host.rawValue): \(payload.count) bytes in "
+            + "\(String(format: "%.3f", seconds)) s (\(String(format: "%.1f", Double(payload.count) / 1e6 / max(seconds, 1e-9))) MB/s)")
+    }
+
+    /// Every table of the partition: [u32 count] then, per table, its name and its rows as a VoltTable.
+    static func snapshot(_ store: PartitionStore) -> [UInt8] {
+        var w = WireWriter(reservingCapacity: 1 << 16)
+        w.writeInt32(Int32(store.tableNames.count))
+        for name in store.tableNames {
+            let table = store.table(named: name)!
+            var rows: [[Value]] = []
+            rows.reserveCapacity(table.rowCount)
+            table.forEachRow { id in
+                rows.append(table.row(id))
+                return true
+            }
+            w.writeString(name)
+            ResultTable(columns: table.definition.columns.map { .init($0.name, $0.type) }, rows: rows).encodeExact(into: &w)
+        }
+        return w.take()
+    }
+
+    // MARK: Rejoining side
+
+    func rejoinChunkReceived(_ p: PartitionID, startSeq: Int64, ddl: [String], payload: [UInt8], last: Bool, from peer: HostID) {
+        let complete = rejoin.withLock { r -> (ddl: [String]?, bytes: [UInt8])? in
+            r.bytesReceived += payload.count
+            if !ddl.isEmpty && !r.catalogInstalled {
+                r.catalogInstalled = true
+                r.pendingDDL = ddl
+            }
+            r.chunks[p, default: []].append(contentsOf: payload)
+            guard last else { return nil }
+            let bytes = r.chunks.removeValue(forKey: p) ?? []
+            r.loading.insert(p)
+            let ddlToInstall = r.pendingDDL
+            r.pendingDDL = nil
+            return (ddlToInstall, bytes)
+        }
+        guard let complete else { return }
+        let thread = Thread { [self] in load(p, startSeq: startSeq, ddl: complete.ddl, bytes: complete.bytes) }
+        thread.name = "rejoin-load-\(p.rawValue)"
+        thread.start()
+    }
+
+    private func load(_ p: PartitionID, startSeq: Int64, ddl: [String]?, bytes: [UInt8]) {
+        if let ddl {
+            for batch in ddl {
+                let result = engine.adHoc(batch)
+                guard result.succeeded else {
+                    die("rejoin: the schema from the leader does not apply here: \(result.statusString ?? "")")
+                    return
+                }
+            }
+        }
+        let tables: [(String, ResultTable)]
+        do {
+            tables = try Self.decodeSnapshot(bytes)
+        } catch {
+            die("rejoin: the snapshot of partition \(p.rawValue) does not decode: \(error)")
+            return
+        }
+        guard let stream = streams[Int(p.rawValue)] else { return }
+        stream.state.withLock { s in
+            let loaded = engine.onSite(p) { [self] store, _ in
+                for (name, table) in tables {
+                    guard let target = store.table(named: name) else { continue }
+                    do { try target.bulkLoad(table.rows, log: nil) } catch {
+                        die("rejoin: loading \(name) into partition \(p.rawValue) failed: \(error)")
+                    }
+                }
+            }
+            guard loaded else { return }
+            s.lastSeq = startSeq
+            for record in s.buffered ?? [] where record.seq > s.lastSeq {
+                guard record.seq == s.lastSeq + 1 else {
+                    die("rejoin: partition \(p.rawValue) buffered records jump from \(s.lastSeq) to \(record.seq)")
+                    return
+                }
+                s.lastSeq = record.seq
+                run(p, seq: record.seq, context: record.context, record: record.record, leader: record.from, seen: &s.seenMulti)
+            }
+            s.buffered = nil
+        }
+        rejoin.withLock { r in
+            r.caughtUp.insert(p)
+            r.lastProposalMillis = 0
+        }
+        log("Rejoin: partition \(p.rawValue) loaded (\(tables.reduce(0) { $0 + $1.1.rows.count }) rows) and caught up")
+        propose(.replicaReady(me, p))
+    }
+
+    static func decodeSnapshot(_ bytes: [UInt8]) throws(WireError) -> [(String, ResultTable)] {
+        var r = WireReader(bytes)
+        let n = try r.readInt32("table count")
+        guard n >= 0 else { throw WireError.invalidValue("table count", "\(n)") }
+        var out: [(String, ResultTable)] = []
+        for _ in 0..<n {
+            let name = try r.readNonNullString("table name")
+            out.append((name, try ResultTable.decodeExact(from: &r)))
+        }
+        return out
+    }
+}

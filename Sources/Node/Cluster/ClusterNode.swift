@@ -1,0 +1,379 @@
+// One host's part in a cluster: the mesh, the metadata log, and everything that follows the
+// applied metadata (failure detection, partition detection, routing, replication, multi-partition
+// coordination, rejoin).
+//
+// Threads. Mesh frames arrive on event-loop threads; the mesh timer thread ticks the metadata log
+// and runs the failure and partition detectors; transaction completions run on site and
+// coordinator threads. Shared state is in Mutexes: the applied `ClusterState`, one stream per
+// local partition (ClusterNode+Replication.swift), the forwarded calls, the multi-partition
+// bookkeeping (ClusterNode+Multi.swift) and the rejoin progress (ClusterNode+Rejoin.swift).
+//
+// Failure detection runs on the coordinator (the metadata log's leader) only, so that only the
+// majority side can declare a host failed: a member that has sent nothing for the heartbeat
+// timeout, or whose connections are all down for `disconnectGraceMillis`, is proposed failed.
+// Partition detection runs on every host: a host that has not heard from a quorum of members
+// (itself included; an exact half counts when it holds the lowest member id, VoltDB's tie-break)
+// within the heartbeat timeout stops at once, before serving another call, and exits with a
+// message. That is also what a host resumed after SIGSTOP finds first, so it never serves the
+// stale data it holds.
+
+import Dispatch
+import Foundation
+import Glibc
+import Synchronization
+import VoltModel
+import VoltWire
+
+/// What the cluster asks of its host.
+protocol ClusterHostServices: AnyObject, Sendable {
+    /// Runs a data call on this host's engine with the leader's options (replicas, leaders).
+    func executeCall(_ invocation: Invocation, options: CallOptions, completion: @escaping @Sendable (InvocationResult) -> Void)
+    /// Where a data call must run (its partition, multi-partition, or anywhere).
+    func dataTarget(_ invocation: Invocation) -> CallTarget
+    /// The applied metadata changed: refresh routing and push the topology to subscribers.
+    func clusterStateChanged(_ state: ClusterState)
+    /// The host must stop at once (minority side, declared failed, cluster stopped).
+    func clusterFatal(_ reason: String)
+    /// A rejoining host has all its replicas: it may serve clients now.
+    func rejoinCompleted()
+    func log(_ line: String)
+}
+
+public final class ClusterNode: Sendable {
+    let me: HostID
+    let incarnation: UInt64
+    let engine: Engine
+    let mesh: Mesh
+    let heartbeatTimeoutMillis: Int
+    let disconnectGraceMillis = 500
+    let services: ClusterHostServices
+    private let metadataRef = Mutex<MetadataLog?>(nil)
+    let current: Mutex<ClusterState>
+    /// Indexed by partition id; nil where this host holds no replica.
+    let streams: [PartitionStream?]
+    let forwards = Mutex<ForwardTable>(ForwardTable())
+    let multi = Mutex<MultiState>(MultiState())
+    let rejoin = Mutex<RejoinState>(RejoinState())
+    let fatal = Atomic<Bool>(false)
+    private let proposals = DispatchQueue(label: "cluster-proposals")
+    /// Last time (monotonic ms) this host had quorum contact; partition detection measures from it.
+    private let quorumSince = Atomic<Int64>(0)
+
+    init(me: HostID, incarnation: UInt64, engine: Engine, mesh: Mesh, state: ClusterState, heartbeatTimeoutMillis: Int,
+         services: ClusterHostServices) {
+        self.me = me
+        self.incarnation = incarnation
+        self.engine = engine
+        self.mesh = mesh
+        self.heartbeatTimeoutMillis = heartbeatTimeoutMillis
+        self.services = services
+        current = Mutex(state)
+        var streams = [PartitionStream?](repeating: nil, count: state.partitionCount)
+        for p in state.slots(of: me) { streams[Int(p.rawValue)] = PartitionStream(partition: p) }
+        self.streams = streams
+        quorumSince.store(Host.monotonicMillis(), ordering: .relaxed)
+    }
+
+    func attach(_ metadata: MetadataLog) { metadataRef.withLock { $0 = metadata } }
+    var metadata: MetadataLog? { metadataRef.withLock { $0 } }
+    public var state: ClusterState { current.withLock { $0 } }
+
+    func log(_ line: String) { services.log(line) }
+
+    /// Starts the mesh (heartbeats, dialing) once the metadata log is attached.
+    func start() {
+        let state = self.state
+        var peers: [HostID: Mesh.Peer] = [:]
+        for m in state.members where m.id != me {
+            if let peer = Self.endpoint(m.internalEndpoint) { peers[m.id] = peer }
+        }
+        mesh.start(peers: peers, callbacks: Mesh.Callbacks(
+            onMessage: { [self] from, message in receive(message, from: from) },
+            onPeerConnected: { [self] peer, incarnation in peerConnected(peer, incarnation: incarnation) },
+            onPeerDisconnected: { _ in },
+            onTick: { [self] in tick() }))
+    }
+
+    func stop() {
+        mesh.close()
+    }
+
+    static func endpoint(_ text: String) -> Mesh.Peer? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]) else { return nil }
+        return Mesh.Peer(host: String(text[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port: port)
+    }
+
+    // MARK: Messages
+
+    private func receive(_ message: PeerMessage, from peer: HostID) {
+        guard !fatal.load(ordering: .relaxed) else { return }
+        switch message {
+        case .heartbeat: break
+        case .raft(let bytes): metadata?.receive(bytes, from: peer)
+        case .propose(let command): coordinatorReceived(command, from: peer)
+        case .poison(let why): die("host \(peer.rawValue) says this host was declared failed (\(why)); stopping. Restart it to rejoin the cluster")
+        case .forward(let id, let bytes): forwarded(id, bytes, from: peer)
+        case .forwardReply(let id, let bytes): forwardReplied(id, bytes)
+        case .replicate(let p, let seq, let txn, let ts, let record):
+            replicated(p, seq: seq, context: ExecutionContext(transactionID: txn, timestampMicros: ts), record: record, from: peer)
+        case .ack(let p, let seq, let status, let hash): acknowledged(p, seq: seq, status: status, hash: hash, from: peer)
+        case .mpBegin(let txn, let ts, let bytes):
+            multiBegin(ExecutionContext(transactionID: txn, timestampMicros: ts), bytes)
+        case .mpResults(let txn, let round, let results): multiResults(txn, round: Int(round), results, from: peer)
+        case .mpDone(let txn, let status, _): multiDone(txn, status: status, from: peer)
+        case .rejoinRequest(let p): rejoinRequested(p, by: peer)
+        case .rejoinChunk(let p, let seq, let ddl, let payload, let last):
+            rejoinChunkReceived(p, startSeq: seq, ddl: ddl, payload: payload, last: last, from: peer)
+        case .join, .refused, .welcome, .hello:
+            log("Ignoring a start-up message from host \(peer.rawValue) on a formed cluster")
+        }
+    }
+
+    private func peerConnected(_ peer: HostID, incarnation: UInt64) {
+        guard let member = state.member(peer) else { return }
+        if member.state == .failed && member.incarnation == incarnation {
+            // The process we declared failed is back (it was paused or cut off): it must not serve.
+            mesh.send(.poison("declared failed at \(state.epoch)"), to: peer)
+        }
+    }
+
+    // MARK: Metadata
+
+    /// Proposes `command` through the coordinator: directly if this host coordinates, else sent to it.
+    /// Runs on its own queue: it is called from inside metadata callbacks, which hold the log's lock.
+    func propose(_ command: MetadataCommand) {
+        proposals.async { [self] in
+            guard let metadata else { return }
+            if metadata.propose(command) { return }
+            if let coordinator = metadata.coordinator, coordinator != me { mesh.send(.propose(command), to: coordinator) }
+        }
+    }
+
+    private func coordinatorReceived(_ command: MetadataCommand, from peer: HostID) {
+        let state = self.state
+        switch command {
+        case .rejoinBegin(let member):
+            guard let known = state.member(member.id) else { return }
+            if known.state == .live && known.incarnation != member.incarnation {
+                // Restarted before we noticed it died: its old life is over.
+                propose(.hostFailed(member.id, reason: "it restarted"))
+                return
+            }
+            guard known.state == .failed, known.incarnation != member.incarnation else { return }
+            if let other = state.rejoining, other != member.id {
+                log("Host \(member.id.rawValue) asks to rejoin; it waits until host \(other.rawValue) has finished rejoining")
+                return
+            }
+        default: break
+        }
+        propose(command)
+    }
+
+    /// Called by the metadata log, in commit order, for every applied command.
+    func applied(_ state: ClusterState, _ command: MetadataCommand) {
+        current.withLock { $0 = state }
+        mesh.setHeartbeatEpoch(state.epoch.rawValue)
+        log("Metadata \(state.epoch): \(Self.describe(command))")
+        switch command {
+        // A restarted host replays the whole log, including its own earlier failure: only entries
+        // about this incarnation concern it.
+        case .hostFailed(let host, _):
+            if host == me {
+                if state.member(me)?.incarnation == incarnation {
+                    die("the cluster declared this host failed; stopping. Restart it with the same command to rejoin")
+                    return
+                }
+            } else {
+                mesh.forget(host)
+                hostFailed(host, state: state)
+            }
+        case .rejoinBegin(let member):
+            if member.id == me && member.incarnation == incarnation { beginRejoin(state) }
+            if member.id != me { mesh.remember(member.id) }
+        case .replicaReady(let host, _):
+            if host == me && state.member(me)?.incarnation == incarnation { rejoinProgress(state) }
+        case .rejoinEnd(let host):
+            if host == me && state.member(me)?.incarnation == incarnation { services.rejoinCompleted() }
+        case .schema:
+            break
+        }
+        if let reason = state.stoppedReason {
+            die("the cluster stopped: \(reason)")
+            return
+        }
+        services.clusterStateChanged(state)
+    }
+
+    static func describe(_ command: MetadataCommand) -> String {
+        switch command {
+        case .hostFailed(let h, let reason): "host \(h.rawValue) failed (\(reason))"
+        case .rejoinBegin(let m): "host \(m.id.rawValue) rejoins (incarnation \(m.incarnation))"
+        case .replicaReady(let h, let p): "host \(h.rawValue) holds a live replica of partition \(p.rawValue) again"
+        case .rejoinEnd(let h): "host \(h.rawValue) finished rejoining"
+        case .schema(let v, _): "catalog version \(v)"
+        }
+    }
+
+    /// Everything that follows a host's failure on this host.
+    private func hostFailed(_ host: HostID, state: ClusterState) {
+        failForwards(to: host)
+        releaseAcknowledgements(state)
+        multiHostFailed(host, state: state)
+    }
+
+    // MARK: Timer
+
+    private func tick() {
+        guard !fatal.load(ordering: .relaxed) else { return }
+        metadata?.tick()
+        let state = self.state
+        let now = Host.monotonicMillis()
+        checkQuorum(state, now: now)
+        if metadata?.isCoordinator == true { detectFailures(state, now: now) }
+        rejoinTick(state)
+    }
+
+    /// Partition detection: see the file header.
+    private func checkQuorum(_ state: ClusterState, now: Int64) {
+        let members = state.memberIDs
+        var reachable: Set<HostID> = [me]
+        for m in members where m != me {
+            if let silence = mesh.silenceMillis(m, now: now), silence <= Int64(heartbeatTimeoutMillis) { reachable.insert(m) }
+        }
+        if Self.isQuorum(reachable, of: members) {
+            quorumSince.store(now, ordering: .relaxed)
+            return
+        }
+        let heard = reachable.sorted().map { String($0.rawValue) }.joined(separator: ", ")
+        die("partition detection: this host reaches only hosts \(heard) of \(members.count) for more than the heartbeat "
+            + "timeout (\(heartbeatTimeoutMillis) ms), which is not a majority; stopping so that the majority side "
+            + "can continue without a split brain")
+    }
+
+    /// A majority, or exactly half including the lowest member id (VoltDB's tie-break).
+    static func isQuorum(_ reachable: Set<HostID>, of members: [HostID]) -> Bool {
+        let n = members.count
+        let count = reachable.intersection(members).count
+        if 2 * count > n { return true }
+        if 2 * count == n, let lowest = members.min() { return reachable.contains(lowest) }
+        return false
+    }
+
+    private func detectFailures(_ state: ClusterState, now: Int64) {
+        for member in state.members where member.id != me && member.state != .failed {
+            let silence = mesh.silenceMillis(member.id, now: now) ?? 0
+            if silence > Int64(heartbeatTimeoutMillis) {
+                propose(.hostFailed(member.id, reason: "no heartbeat for \(silence) ms"))
+            } else if !mesh.isConnected(member.id) && silence > Int64(disconnectGraceMillis) {
+                propose(.hostFailed(member.id, reason: "its connections closed"))
+            }
+        }
+    }
+
+    /// Stops serving at once and tells the host to exit.
+    func die(_ reason: String) {
+        guard !fatal.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        log("FATAL: \(reason)")
+        services.clusterFatal(reason)
+    }
+}
+
+// MARK: Forwarding
+
+/// Calls this host sent to another host, waiting for the answer.
+struct ForwardTable {
+    var nextID: Int64 = 1
+    var waiting: [Int64: (host: HostID, reply: @Sendable (InvocationResult) -> Void)] = [:]
+}
+
+extension ClusterNode {
+    /// Routes a client call: runs it here if this host leads its partition (or coordinates
+    /// multi-partition work), else forwards it to the host that does.
+    func submit(_ invocation: Invocation, target: CallTarget, reply: @escaping @Sendable (InvocationResult) -> Void) {
+        guard !fatal.load(ordering: .relaxed) else {
+            reply(InvocationResult(status: .serverUnavailable, statusString: "this host is stopping"))
+            return
+        }
+        let state = self.state
+        let destination: HostID?
+        switch target {
+        case .partition(let p): destination = state.partition(p)?.leader
+        case .multi: destination = state.multiPartitionHost
+        case .anywhere: destination = me
+        }
+        guard let destination else {
+            reply(InvocationResult(status: .serverUnavailable, statusString: "no live host leads this call's partition"))
+            return
+        }
+        if destination == me {
+            switch target {
+            case .partition(let p): lead(p, invocation, reply: reply)
+            case .multi: coordinateMulti(invocation, reply: reply)
+            case .anywhere: services.executeCall(invocation, options: CallOptions(), completion: reply)
+            }
+            return
+        }
+        forward(invocation, to: destination, reply: reply)
+    }
+
+    private func forward(_ invocation: Invocation, to host: HostID, reply: @escaping @Sendable (InvocationResult) -> Void) {
+        let id = forwards.withLock { t -> Int64 in
+            let id = t.nextID
+            t.nextID += 1
+            t.waiting[id] = (host, reply)
+            return id
+        }
+        let bytes = Self.encode(invocation)
+        if !mesh.send(.forward(requestID: id, invocation: bytes), to: host) {
+            if let waiting = forwards.withLock({ $0.waiting.removeValue(forKey: id) }) {
+                waiting.reply(InvocationResult(status: .serverUnavailable,
+                    statusString: "host \(host.rawValue), which leads this call's partition, cannot be reached; retry"))
+            }
+        }
+    }
+
+    private func forwarded(_ id: Int64, _ bytes: [UInt8], from peer: HostID) {
+        guard let invocation = try? Invocation.decode(bytes) else { return }
+        let target = services.dataTarget(invocation)
+        submit(invocation, target: target) { [mesh] result in
+            let frame: [UInt8]
+            do {
+                frame = try ClientResponse(handle: id, status: result.status, statusString: result.statusString,
+                                           tables: result.tables).encodeFrame()
+            } catch {
+                frame = (try? ClientResponse(handle: id, status: .unexpectedFailure,
+                                             statusString: "cannot encode the answer: \(error)").encodeFrame()) ?? [0, 0, 0, 0]
+            }
+            mesh.send(.forwardReply(requestID: id, response: Array(frame.dropFirst(4))), to: peer)
+        }
+    }
+
+    private func forwardReplied(_ id: Int64, _ bytes: [UInt8]) {
+        guard let waiting = forwards.withLock({ $0.waiting.removeValue(forKey: id) }) else { return }
+        guard let response = try? ClientResponse.decode(bytes) else {
+            waiting.reply(InvocationResult(status: .unexpectedFailure, statusString: "undecodable answer from host \(waiting.host.rawValue)"))
+            return
+        }
+        waiting.reply(InvocationResult(status: ClientStatus(rawValue: response.statusCode) ?? .unexpectedFailure,
+                                       statusString: response.statusString, tables: response.tables))
+    }
+
+    private func failForwards(to host: HostID) {
+        let failed = forwards.withLock { t -> [@Sendable (InvocationResult) -> Void] in
+            let ids = t.waiting.filter { $0.value.host == host }.map(\.key).sorted()
+            return ids.map { t.waiting.removeValue(forKey: $0)!.reply }
+        }
+        for reply in failed {
+            reply(InvocationResult(status: .connectionLost,
+                statusString: "host \(host.rawValue) failed before answering; the call may or may not have committed"))
+        }
+    }
+
+    static func encode(_ invocation: Invocation) -> [UInt8] {
+        // Invocations decoded from a client frame always re-encode. The frame's length prefix is dropped:
+        // mesh fields carry their own length.
+        do { return Array(try invocation.encodeFrame().dropFirst(4)) } catch {
+            preconditionFailure("cannot re-encode \(invocation.procedure): \(error)")
+        }
+    }
+}

@@ -1,0 +1,445 @@
+// Starting a host of a multi-host cluster, and what the cluster asks of its host.
+//
+// Formation (reference/volt-operations.md §1.2). Every host gets the same `--host` list and
+// `--count`. The first endpoint in sorted order is the start-up coordinator: it takes host id 0,
+// waits on its internal port for `count - 1` other hosts to ask to join, refuses any whose
+// deployment (the canonical deployment without host-local paths, as VoltDB's config hash) or
+// schema differs, with a message naming the difference, then assigns ids in endpoint order,
+// plans the layout (partitions = hosts × sitesperhost / (K+1), K+1 replicas on distinct hosts,
+// placement groups, leaders spread) and sends every host its id and the initial cluster state.
+// Each host records its id and that state in `D/cluster/` and starts its sites, its mesh and its
+// metadata log from it.
+//
+// Restart. A host whose root already holds `D/cluster/identity` was part of the cluster: it comes
+// back with the same id, its metadata log from disk and a new incarnation, and rejoins (receives
+// its replicas from the leaders) before it accepts clients (ClusterNode+Rejoin.swift).
+//
+// The client and admin ports are bound first (the cluster publishes them), but calls are refused
+// until the host has formed or rejoined.
+
+import Foundation
+import Glibc
+import Rebalancer
+import Synchronization
+import VoltModel
+import VoltWire
+
+/// The start-up coordinator's collection of joining hosts.
+final class Formation: Sendable {
+    struct Joined: Sendable {
+        var request: JoinRequest
+        var connection: Connection
+    }
+    let expected: Int
+    let joined = Mutex<(hosts: [String: Joined], formed: Bool)>(([:], false))
+    let complete = OneShot<Bool>()
+
+    init(expected: Int) { self.expected = expected }
+}
+
+extension Host {
+    static let clusterDirectoryName = "cluster"
+
+    var clusterDirectory: String { root.path + "/" + Host.clusterDirectoryName }
+
+    /// SHA-256 of the schema files, in order, as the join check compares them.
+    var schemaHash: String {
+        var bytes: [UInt8] = []
+        for file in root.schemaFiles { bytes += Array(FileManager.default.contents(atPath: file) ?? Data()) }
+        return SHA256.hex(bytes)
+    }
+
+    var deploymentText: String { root.deployment.canonicalXML(includingPaths: false) }
+
+    // MARK: Start
+
+    func startCluster(_ cluster: ClusterOptions) throws(HostError) {
+        let deployment = root.deployment
+        let group: EventLoopGroup
+        do { group = try EventLoopGroup() } catch { throw .notStartable("cannot start the network event loops: \(error)") }
+        let clientInterface = options.clientInterface ?? options.bindAddress
+        let adminInterface = options.adminInterface ?? options.bindAddress
+        let internalInterface = cluster.internalInterface ?? options.bindAddress
+        var listeners: [TCPListener] = []
+        func fail(_ error: HostError) -> HostError {
+            for l in listeners { l.close() }
+            group.shutdown()
+            return error
+        }
+        let clientListener: TCPListener, adminListener: TCPListener, internalListener: TCPListener
+        do throws(HostError) {
+            clientListener = try listen(name: "client", interface: clientInterface, port: options.clientPort, admin: false, group: group)
+            listeners.append(clientListener)
+            adminListener = try listen(name: "admin", interface: adminInterface, port: options.adminPort, admin: true, group: group)
+            listeners.append(adminListener)
+            internalListener = try listenInternal(interface: internalInterface, port: options.internalPort, group: group)
+            listeners.append(internalListener)
+        } catch {
+            throw fail(error)
+        }
+        let advertised = Host.advertisedAddress(for: clientInterface)
+        let internalAddress = Host.advertisedAddress(for: internalInterface)
+        let myEndpoint = "\(internalAddress):\(internalListener.port)"
+        var incarnationSource = SystemRandomNumberGenerator()
+        let incarnation = incarnationSource.next() as UInt64
+        let startedMillis = Engine.wallClockMicros() / 1000
+        var member = ClusterMember(id: HostID(-1), internalEndpoint: myEndpoint, address: advertised, hostname: Host.hostname(),
+                                   clientPort: clientListener.port, adminPort: adminListener.port,
+                                   placementGroup: cluster.placementGroup ?? "0", incarnation: incarnation, startedMillis: startedMillis)
+        log("Starting cluster host from \(root.path): internal endpoint \(myEndpoint), incarnation \(incarnation), "
+            + "sitesperhost \(deployment.cluster.sitesPerHost), kfactor \(deployment.cluster.kFactor), \(cluster.count) hosts")
+
+        let bootstrap: ClusterState
+        let restarting: Bool
+        do throws(HostError) {
+            if let (id, saved) = try loadIdentity() {
+                member.id = id
+                bootstrap = saved
+                restarting = true
+                log("This host was host \(id.rawValue) of the cluster: rejoining")
+            } else {
+                (member.id, bootstrap) = try form(cluster, me: member)
+                restarting = false
+                try saveIdentity(member.id, bootstrap)
+            }
+        } catch {
+            throw fail(error)
+        }
+        hostIDState.store(member.id.rawValue, ordering: .relaxed)
+
+        let slots = bootstrap.slots(of: member.id)
+        guard !slots.isEmpty else { throw fail(.notStartable("the layout gives host \(member.id.rawValue) no partitions")) }
+        let engine = Engine(configuration: .init(partitions: slots, partitionCount: bootstrap.partitionCount))
+        if !restarting {
+            do throws(HostError) { try loadSchema(into: engine) } catch {
+                engine.shutdown()
+                throw fail(error)
+            }
+        }
+        let mesh = Mesh(me: member.id, incarnation: incarnation, group: group,
+                        heartbeatIntervalMillis: cluster.heartbeatIntervalMillis, log: { [self] in log($0) })
+        let node = ClusterNode(me: member.id, incarnation: incarnation, engine: engine, mesh: mesh, state: bootstrap,
+                               heartbeatTimeoutMillis: deployment.heartbeat.timeoutSeconds * 1000, services: self)
+        let metadata: MetadataLog
+        do throws(HostError) {
+            metadata = try MetadataLog(me: member.id, bootstrap: bootstrap, path: clusterDirectory + "/raft.log", seed: incarnation,
+                                       sendRaft: { [mesh] peer, bytes in mesh.send(.raft(bytes), to: peer) },
+                                       onApply: { [node] state, command in node.applied(state, command) },
+                                       log: { [self] in log($0) })
+        } catch {
+            engine.shutdown()
+            throw fail(error)
+        }
+        node.attach(metadata)
+        meshRef.withLock { $0 = mesh }
+        let runtime = Runtime(engine: engine, group: group, clientListener: clientListener, adminListener: adminListener,
+                              startMillis: startedMillis, advertisedAddress: advertised, cluster: node,
+                              internalListener: internalListener)
+        phase.withLock { $0.runtime = runtime }
+        if restarting {
+            var rejoiner = member
+            rejoiner.state = .rejoining
+            node.needsRejoin(as: rejoiner)
+        }
+        node.start()
+        if restarting {
+            log("Waiting to rejoin: the cluster streams this host's replicas from their leaders")
+            guard let outcome = rejoinOutcome.wait(timeoutMillis: cluster.formationTimeoutMillis) else {
+                node.stop()
+                engine.shutdown()
+                throw fail(.notStartable("the rejoin did not finish within \(cluster.formationTimeoutMillis / 1000) s"))
+            }
+            if let reason = outcome {
+                node.stop()
+                engine.shutdown()
+                throw fail(.notStartable("the rejoin failed: \(reason)"))
+            }
+            log("Rejoin complete: this host holds live replicas of \(slots.count) partitions")
+        }
+        let state = node.state
+        // Serve once this host can reach every live peer, so its first calls find their replicas.
+        let peers = state.liveMembers.filter { $0 != member.id }
+        let meshDeadline = Host.monotonicMillis() + 10_000
+        while !mesh.isConnected(to: peers) && Host.monotonicMillis() < meshDeadline { usleep(20_000) }
+        publish(state, engine: engine)
+        phase.withLock { $0.phase = .running }
+        log("Cluster of \(state.members.count) hosts: this is host \(member.id.rawValue), replicas of partitions "
+            + "\(slots.map { String($0.rawValue) }.joined(separator: ", ")); listening for clients on "
+            + "\(clientInterface):\(clientListener.port), admin on \(adminInterface):\(adminListener.port)")
+    }
+
+    private func publish(_ state: ClusterState, engine: Engine) {
+        let topology = state.topology
+        published.withLock { p in
+            p.topology = topology
+            p.topoBytes = Host.encodedTables(topology.topoTables(ringBlob: engine.ring.configBlob))
+            p.proceduresBytes = Host.encodedTables([SystemCatalogTables.procedures(engine.catalog)])
+            p.catalogVersion = engine.catalog.version
+        }
+    }
+
+    private func listenInternal(interface: String, port: Int, group: EventLoopGroup) throws(HostError) -> TCPListener {
+        var configuration = NetConfiguration(log: { [options] line in options.log("net (internal port): \(line)") })
+        configuration.maxFrameBytes = 256 << 20
+        do {
+            return try TCPListener(host: interface, port: port, group: group, configuration: configuration,
+                                   onRejected: { _ in [] },
+                                   makeHandler: { [self] _ in
+                                       InternalPortHandler(mesh: { [self] in meshRef.withLock { $0 } },
+                                                           onJoin: { [self] c, r in joinRequested(c, r) },
+                                                           log: { [self] in log($0) })
+                                   })
+        } catch {
+            if error.errno == EADDRINUSE { throw .portInUse(name: "internal", address: interface, port: port) }
+            throw .bind(name: "internal", address: interface, port: port, reason: error.description)
+        }
+    }
+
+    // MARK: Formation
+
+    /// Forms the cluster (as its start-up coordinator or by joining it); returns this host's id and
+    /// the initial state.
+    private func form(_ cluster: ClusterOptions, me: ClusterMember) throws(HostError) -> (HostID, ClusterState) {
+        let endpoints = cluster.hosts.compactMap(ClusterOptions.parseEndpoint).sorted { ($0.host, $0.port) < ($1.host, $1.port) }
+        guard let leader = endpoints.first else { throw .notStartable("--host names no valid host:port") }
+        let myPort = ClusterMember.port(of: me.internalEndpoint)
+        let isLeader = leader.port == myPort && Host.isLocal(leader.host, endpoint: me.internalEndpoint)
+        if !isLeader { return try join(leader, cluster, me: me) }
+        if cluster.count == 1 {
+            return (HostID(0), try initialState(me: me, joined: []))
+        }
+        let formation = Formation(expected: cluster.count - 1)
+        formationRef.withLock { $0 = formation }
+        log("This host coordinates start-up: waiting for \(cluster.count - 1) more hosts to join on port \(myPort)")
+        guard formation.complete.wait(timeoutMillis: cluster.formationTimeoutMillis) != nil else {
+            let have = formation.joined.withLock { $0.hosts.count }
+            throw .notStartable("only \(have + 1) of \(cluster.count) hosts joined within \(cluster.formationTimeoutMillis / 1000) s")
+        }
+        let joined = formation.joined.withLock { $0.hosts.keys.sorted().map { $0 } }.compactMap { key in
+            formation.joined.withLock { $0.hosts[key] }
+        }
+        let state: ClusterState
+        do throws(HostError) {
+            state = try initialState(me: me, joined: joined.map(\.request.member))
+        } catch {
+            for j in joined {
+                j.connection.write(frame: PeerMessage.refused(error.description).encodeFrame())
+                j.connection.closeAfterFlush()
+            }
+            throw error
+        }
+        let bytes = state.encoded()
+        for (i, j) in joined.enumerated() {
+            j.connection.write(frame: PeerMessage.welcome(HostID(Int32(i + 1)), bytes).encodeFrame())
+        }
+        return (HostID(0), state)
+    }
+
+    private func initialState(me: ClusterMember, joined: [ClusterMember]) throws(HostError) -> ClusterState {
+        var members = [me] + joined
+        for i in members.indices { members[i].id = HostID(Int32(i)) }
+        let deployment = root.deployment
+        do {
+            let layout = try planInitialLayout(hosts: members.map { HostSpec(id: $0.id, placementGroup: $0.placementGroup) },
+                                               sitesPerHost: deployment.cluster.sitesPerHost, kFactor: deployment.cluster.kFactor)
+            let state = ClusterState(layout: layout, members: members)
+            log("Formed a cluster of \(members.count) hosts: \(state.partitionCount) partitions, K=\(state.kFactor); "
+                + members.map { "host \($0.id.rawValue) at \($0.internalEndpoint)" }.joined(separator: ", "))
+            return state
+        } catch {
+            throw .notStartable("cannot lay out the cluster: \(error)")
+        }
+    }
+
+    /// Start-up coordinator: a host asks to join (on a loop thread).
+    func joinRequested(_ connection: Connection, _ request: JoinRequest) {
+        func refuse(_ why: String) {
+            log("Refusing host \(request.member.internalEndpoint): \(why)")
+            connection.write(frame: PeerMessage.refused(why).encodeFrame())
+            connection.closeAfterFlush()
+        }
+        guard let formation = formationRef.withLock({ $0 }) else {
+            refuse(runtime?.cluster != nil
+                ? "the cluster has already formed; restart a failed host with its own root directory to rejoin it"
+                : "this host is not the start-up coordinator (the first host in sorted --host order is)")
+            return
+        }
+        if request.configHash != root.deployment.configHash {
+            refuse(Host.deploymentDifference(coordinator: deploymentText, joiner: request.deploymentText))
+            return
+        }
+        if request.schemaHash != schemaHash {
+            refuse("the schema files differ from the coordinator's; initialize every host with the same --schema files")
+            return
+        }
+        let complete = formation.joined.withLock { j -> Bool in
+            guard !j.formed else { return false }
+            j.hosts[request.member.internalEndpoint] = Formation.Joined(request: request, connection: connection)
+            guard j.hosts.count >= formation.expected else { return false }
+            j.formed = true
+            return true
+        }
+        log("Host at \(request.member.internalEndpoint) joined (\(formation.joined.withLock { $0.hosts.count }) of \(formation.expected))")
+        if complete { formation.complete.set(true) }
+    }
+
+    /// Names the settings that differ between two canonical deployments.
+    static func deploymentDifference(coordinator: String, joiner: String) -> String {
+        let mine = coordinator.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        let theirs = joiner.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        let onlyCoordinator = mine.filter { !theirs.contains($0) }
+        let onlyJoiner = theirs.filter { !mine.contains($0) }
+        return "the deployment of this host differs from the coordinator's: the coordinator has "
+            + (onlyCoordinator.isEmpty ? "nothing else" : onlyCoordinator.joined(separator: " "))
+            + " where this host has " + (onlyJoiner.isEmpty ? "nothing" : onlyJoiner.joined(separator: " "))
+            + "; initialize every host with the same deployment.xml"
+    }
+
+    /// Joins the start-up coordinator at `leader`: retries the connection until the deadline.
+    private func join(_ leader: (host: String, port: Int), _ cluster: ClusterOptions, me: ClusterMember) throws(HostError) -> (HostID, ClusterState) {
+        let deadline = Host.monotonicMillis() + Int64(cluster.formationTimeoutMillis)
+        let request = JoinRequest(member: me, configHash: root.deployment.configHash, deploymentText: deploymentText,
+                                  schemaHash: schemaHash)
+        var reported = false
+        while Host.monotonicMillis() < deadline {
+            let reply = OneShot<PeerMessage?>()
+            guard let group = try? EventLoopGroup(loopCount: 1) else { throw .notStartable("cannot start an event loop") }
+            defer { group.shutdown() }
+            var configuration = NetConfiguration(log: { _ in })
+            configuration.maxFrameBytes = 256 << 20
+            guard let connection = try? TCPConnector.connect(host: leader.host, port: leader.port, group: group,
+                                                             configuration: configuration, timeoutMillis: 1_000,
+                                                             makeHandler: { _ in ReplyHandler(reply) }) else {
+                if !reported {
+                    log("Waiting for the start-up coordinator at \(leader.host):\(leader.port)")
+                    reported = true
+                }
+                usleep(300_000)
+                continue
+            }
+            connection.write(frame: PeerMessage.join(request).encodeFrame())
+            log("Asked the start-up coordinator at \(leader.host):\(leader.port) to join; waiting for \(cluster.count) hosts")
+            let remaining = Int(deadline - Host.monotonicMillis())
+            guard let answer = reply.wait(timeoutMillis: max(1, remaining)) else { break }
+            connection.close()
+            switch answer {
+            case .refused(let why)?:
+                throw .notStartable("the start-up coordinator at \(leader.host):\(leader.port) refused this host: \(why)")
+            case .welcome(let id, let bytes)?:
+                do {
+                    return (id, try ClusterState.decode(bytes))
+                } catch {
+                    throw .notStartable("the start-up coordinator sent an undecodable cluster state: \(error)")
+                }
+            default:
+                usleep(300_000)   // the coordinator went away before answering; try again
+            }
+        }
+        throw .notStartable("the cluster did not form within \(cluster.formationTimeoutMillis / 1000) s "
+            + "(start-up coordinator \(leader.host):\(leader.port))")
+    }
+
+    static func isLocal(_ host: String, endpoint: String) -> Bool {
+        host.hasPrefix("127.") || host == "::1" || endpoint.hasPrefix(host + ":") || host == Host.advertisedAddress(for: "0.0.0.0")
+    }
+
+    // MARK: Identity
+
+    private func loadIdentity() throws(HostError) -> (HostID, ClusterState)? {
+        let identity = clusterDirectory + "/identity"
+        guard let text = try? String(contentsOfFile: identity, encoding: .utf8) else { return nil }
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("hostid=") }),
+              let id = Int32(line.dropFirst("hostid=".count)) else {
+            throw .notStartable("\(identity) is damaged; re-initialize this host with voltctl init --force")
+        }
+        guard let data = FileManager.default.contents(atPath: clusterDirectory + "/bootstrap"),
+              let state = try? ClusterState.decode(Array(data)) else {
+            throw .notStartable("\(clusterDirectory)/bootstrap is missing or damaged; re-initialize this host with voltctl init --force")
+        }
+        return (HostID(id), state)
+    }
+
+    private func saveIdentity(_ id: HostID, _ state: ClusterState) throws(HostError) {
+        do {
+            try FileManager.default.createDirectory(atPath: clusterDirectory, withIntermediateDirectories: true)
+            try Data(state.encoded()).write(to: URL(fileURLWithPath: clusterDirectory + "/bootstrap"), options: .atomic)
+            try Data("hostid=\(id.rawValue)\n".utf8).write(to: URL(fileURLWithPath: clusterDirectory + "/identity"), options: .atomic)
+        } catch {
+            throw .notStartable("cannot record the cluster identity in \(clusterDirectory): \(error)")
+        }
+    }
+}
+
+/// Waits for the first frame on a connection this host dialed (the answer to a join).
+private final class ReplyHandler: ConnectionHandler {
+    let reply: OneShot<PeerMessage?>
+    var answered = false
+    init(_ reply: OneShot<PeerMessage?>) { self.reply = reply }
+    func onFrame(_ connection: Connection, _ body: ArraySlice<UInt8>) {
+        guard !answered else { return }
+        answered = true
+        reply.set(try? PeerMessage.decode(body))
+    }
+    func onClose(_ connection: Connection, reason: CloseReason) {
+        if !answered {
+            answered = true
+            reply.set(nil)
+        }
+    }
+}
+
+extension ClusterMember {
+    static func port(of endpoint: String) -> Int {
+        endpoint.lastIndex(of: ":").flatMap { Int(endpoint[endpoint.index(after: $0)...]) } ?? 0
+    }
+}
+
+// MARK: Services
+
+extension Host: ClusterHostServices {
+    func executeCall(_ invocation: Invocation, options: CallOptions, completion: @escaping @Sendable (InvocationResult) -> Void) {
+        guard let runtime else {
+            completion(InvocationResult(status: .serverUnavailable, statusString: "the host is stopping"))
+            return
+        }
+        executeCall(invocation, options: options, runtime: runtime, completion: completion)
+    }
+
+    func dataTarget(_ invocation: Invocation) -> CallTarget {
+        guard let runtime else { return .anywhere }
+        let engine = runtime.engine
+        let p = invocation.parameters
+        switch invocation.procedure.lowercased() {
+        case "@adhoc":
+            guard let sql = Host.stringParameter(p, 0),
+                  let values = try? WireParameter.engineValues(Array(p.dropFirst()), procedure: "@AdHoc") else { return .anywhere }
+            return engine.adHocTarget(sql, params: values)
+        case "@loadmultipartitiontable":
+            return .multi
+        case "@loadsinglepartitiontable":
+            return loadSinglePartitionTarget(p, runtime: runtime)
+        default:
+            guard let procedure = engine.procedure(named: invocation.procedure),
+                  let values = try? WireParameter.engineValues(p, procedure: invocation.procedure) else { return .anywhere }
+            return partition(of: procedure, values, ring: engine.ring).map { .partition($0) } ?? .multi
+        }
+    }
+
+    func clusterStateChanged(_ state: ClusterState) {
+        guard isRunning else { return }
+        updateTopology(state.topology)
+    }
+
+    func clusterFatal(_ reason: String) {
+        rejoinOutcome.setIfUnset(reason)
+        if let onFatal = options.onFatal {
+            onFatal(reason)
+        } else {
+            stopInBackground()
+        }
+    }
+
+    func rejoinCompleted() {
+        rejoinOutcome.setIfUnset(nil)
+    }
+}
