@@ -297,3 +297,22 @@ def unique(request):
     """A short prefix unique to this test, for keys and table names."""
     import uuid
     return "t%s" % uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+def cluster_factory(tmp_path):
+    """Makes `cluster.LocalCluster`s under the test's tmp path (same arguments, without the
+    directory); every host of every one is killed by pid when the test ends, pass or fail."""
+    from cluster import LocalCluster
+    made = []
+
+    def make(**kwargs):
+        c = LocalCluster(tmp_path / ("cluster%d" % len(made)), **kwargs)
+        made.append(c)
+        return c
+
+    try:
+        yield make
+    finally:
+        for c in made:
+            c.stop()
