@@ -187,13 +187,22 @@ public struct ClusterStatus: Sendable, Equatable {
         return column.isEmpty ? nil : column
     }
 
+    /// Hosts the cluster reports as missing (failed, not yet rejoined) or rejoining count as not live.
+    public var missingHosts: Int { hosts.filter { Self.isMissing($0.state) }.count }
+    public var liveHosts: Int { hosts.count - missingHosts }
+
+    static func isMissing(_ state: String?) -> Bool {
+        guard let state else { return false }
+        return state.hasPrefix("MISSING") || state.hasPrefix("REJOINING")
+    }
+
     // MARK: Rendering
 
     /// Three tables for people, with a summary line and any warnings.
     public var text: String {
         var summary = "Cluster"
         if let clusterState { summary += " \(clusterState)" }
-        summary += ": \(hosts.count) host\(hosts.count == 1 ? "" : "s"), \(partitions.count) partition\(partitions.count == 1 ? "" : "s"), \(tables.count) table\(tables.count == 1 ? "" : "s")"
+        summary += ": \(liveHosts) live host\(liveHosts == 1 ? "" : "s"), \(missingHosts) missing, \(partitions.count) partition\(partitions.count == 1 ? "" : "s"), \(tables.count) table\(tables.count == 1 ? "" : "s")"
         if let version { summary += ", version \(version)" }
         let fixed = TableRenderer(format: .fixed)
         let hostTable = TextTable(
@@ -230,6 +239,8 @@ public struct ClusterStatus: Sendable, Equatable {
                 "state": optional(clusterState),
                 "version": optional(version),
                 "hosts": .int(hosts.count),
+                "liveHosts": .int(liveHosts),
+                "missingHosts": .int(missingHosts),
                 "partitions": .int(partitions.count),
                 "tables": .int(tables.count),
             ],

@@ -36,6 +36,8 @@ protocol ClusterHostServices: AnyObject, Sendable {
     func clusterFatal(_ reason: String)
     /// A rejoining host has all its replicas: it may serve clients now.
     func rejoinCompleted()
+    /// This host's rows of a statistics selector, for a host gathering them from the cluster.
+    func localStatistics(_ selector: String) -> ResultTable?
     func log(_ line: String)
 }
 
@@ -54,6 +56,7 @@ public final class ClusterNode: Sendable {
     let forwards = Mutex<ForwardTable>(ForwardTable())
     let multi = Mutex<MultiState>(MultiState())
     let rejoin = Mutex<RejoinState>(RejoinState())
+    let statsGathers = Mutex<(next: Int64, waiting: [Int64: StatsGather])>((1, [:]))
     let fatal = Atomic<Bool>(false)
     private let proposals = DispatchQueue(label: "cluster-proposals")
     /// Last time (monotonic ms) this host had quorum contact; partition detection measures from it.
@@ -124,6 +127,13 @@ public final class ClusterNode: Sendable {
         case .rejoinRequest(let p): rejoinRequested(p, by: peer)
         case .rejoinChunk(let p, let seq, let ddl, let payload, let last):
             rejoinChunkReceived(p, startSeq: seq, ddl: ddl, payload: payload, last: last, from: peer)
+        case .statsRequest(let id, let selector):
+            DispatchQueue.global().async { [self] in
+                let table = services.localStatistics(selector) ?? ResultTable(columns: [])
+                mesh.send(.statsReply(requestID: id, table: table), to: peer)
+            }
+        case .statsReply(let id, let table):
+            statsReplied(id, table, from: peer)
         case .join, .refused, .welcome, .hello:
             log("Ignoring a start-up message from host \(peer.rawValue) on a formed cluster")
         }
@@ -375,5 +385,47 @@ extension ClusterNode {
         do { return Array(try invocation.encodeFrame().dropFirst(4)) } catch {
             preconditionFailure("cannot re-encode \(invocation.procedure): \(error)")
         }
+    }
+}
+
+// MARK: Statistics
+
+/// One cluster-wide statistics request: this host's rows plus every live peer's.
+final class StatsGather: Sendable {
+    let pending: Mutex<(remaining: Set<HostID>, rows: [[Value]], columns: [ResultTable.Column])>
+    let done = OneShot<Bool>()
+    init(remaining: Set<HostID>, local: ResultTable) {
+        pending = Mutex((remaining, local.rows, local.columns))
+        if remaining.isEmpty { done.set(true) }
+    }
+}
+
+extension ClusterNode {
+    /// Asks every live peer for its rows of `selector` and returns them after this host's, in
+    /// host order of arrival; a host that does not answer within `timeoutMillis` is left out.
+    /// Blocks: call it off the event loops.
+    func gatherStatistics(_ selector: String, local: ResultTable, timeoutMillis: Int = 2_000) -> ResultTable {
+        let peers = Set(state.liveMembers.filter { $0 != me })
+        let gather = StatsGather(remaining: peers, local: local)
+        let id = statsGathers.withLock { g -> Int64 in
+            let id = g.next
+            g.next += 1
+            g.waiting[id] = gather
+            return id
+        }
+        for peer in peers.sorted() { mesh.send(.statsRequest(requestID: id, selector: selector), to: peer) }
+        _ = gather.done.wait(timeoutMillis: timeoutMillis)
+        _ = statsGathers.withLock { $0.waiting.removeValue(forKey: id) }
+        return gather.pending.withLock { ResultTable(columns: $0.columns, rows: $0.rows) }
+    }
+
+    fileprivate func statsReplied(_ id: Int64, _ table: ResultTable, from peer: HostID) {
+        guard let gather = statsGathers.withLock({ $0.waiting[id] }) else { return }
+        let complete = gather.pending.withLock { p -> Bool in
+            guard p.remaining.remove(peer) != nil else { return false }
+            if table.columns.count == p.columns.count { p.rows += table.rows }
+            return p.remaining.isEmpty
+        }
+        if complete { gather.done.setIfUnset(true) }
     }
 }

@@ -54,6 +54,9 @@ public enum PeerMessage: Sendable, Equatable {
     case mpDone(transactionID: Int64, status: Int8, hash: UInt64)
     case rejoinRequest(partition: PartitionID)
     case rejoinChunk(partition: PartitionID, startSeq: Int64, ddl: [String], payload: [UInt8], last: Bool)
+    /// A host asks the others for their rows of a statistics selector (TABLE, MEMORY).
+    case statsRequest(requestID: Int64, selector: String)
+    case statsReply(requestID: Int64, table: ResultTable)
 }
 
 /// One partition's fragment result in a multi-partition exchange round.
@@ -162,6 +165,10 @@ extension PeerMessage {
             w.writeUInt8(17); w.writeInt32(p.rawValue); w.writeInt64(seq)
             w.writeInt32(Int32(ddl.count)); for d in ddl { w.writeString(d) }
             w.writeBytes(payload); w.writeUInt8(last ? 1 : 0)
+        case .statsRequest(let id, let selector):
+            w.writeUInt8(18); w.writeInt64(id); w.writeString(selector)
+        case .statsReply(let id, let table):
+            w.writeUInt8(19); w.writeInt64(id); table.encodeExact(into: &w)
         }
     }
 
@@ -224,6 +231,8 @@ extension PeerMessage {
             for _ in 0..<n { ddl.append(try r.readNonNullString("ddl")) }
             message = .rejoinChunk(partition: p, startSeq: seq, ddl: ddl, payload: try r.readBytes("payload") ?? [],
                                    last: try r.readUInt8("last") == 1)
+        case 18: message = .statsRequest(requestID: try r.readInt64("request"), selector: try r.readNonNullString("selector"))
+        case 19: message = .statsReply(requestID: try r.readInt64("request"), table: try ResultTable.decodeExact(from: &r))
         default:
             throw WireError.invalidValue("message tag", "\(tag)")
         }

@@ -442,4 +442,14 @@ extension Host: ClusterHostServices {
     func rejoinCompleted() {
         rejoinOutcome.setIfUnset(nil)
     }
+
+    func localStatistics(_ selector: String) -> ResultTable? {
+        guard let runtime else { return nil }
+        let now = Engine.wallClockMicros() / 1000
+        switch selector {
+        case "TABLE": return tableStatistics(runtime, now: now)
+        case "MEMORY": return memoryStatistics(runtime, now: now)
+        default: return nil
+        }
+    }
 }

@@ -14,7 +14,7 @@ import VoltModel
 import VoltWire
 
 extension Host {
-    static let statisticsSelectors = ["LATENCY", "LIVECLIENTS", "MEMORY", "PARTITIONCOUNT", "PROCEDURE", "TABLE", "TOPO"]
+    static let statisticsSelectors = ["KSAFETY", "LATENCY", "LIVECLIENTS", "MEMORY", "PARTITIONCOUNT", "PROCEDURE", "TABLE", "TOPO"]
 
     func statistics(_ p: [WireParameter], runtime: Runtime, reply: @escaping Reply) {
         guard (1...2).contains(p.count), let selector = Host.stringParameter(p, 0)?.uppercased() else {
@@ -30,12 +30,20 @@ extension Host {
             reply(InvocationResult(status: .success, tables: tables))
         case "PARTITIONCOUNT":
             let table = ResultTable(columns: hostColumns + [.init("PARTITION_COUNT", .integer)],
-                                    rows: [hostCells(now) + [.integer(Int64(runtime.engine.partitions.count))]])
+                                    rows: [hostCells(now) + [.integer(Int64(runtime.engine.ring.partitionCount))]])
             reply(InvocationResult(status: .success, tables: [table]))
         case "TABLE":
-            utilityQueue.async { [self] in reply(InvocationResult(status: .success, tables: [tableStatistics(runtime, now: now)])) }
+            utilityQueue.async { [self] in
+                let local = tableStatistics(runtime, now: now)
+                reply(InvocationResult(status: .success, tables: [runtime.cluster?.gatherStatistics("TABLE", local: local) ?? local]))
+            }
         case "MEMORY":
-            utilityQueue.async { [self] in reply(InvocationResult(status: .success, tables: [memoryStatistics(runtime, now: now)])) }
+            utilityQueue.async { [self] in
+                let local = memoryStatistics(runtime, now: now)
+                reply(InvocationResult(status: .success, tables: [runtime.cluster?.gatherStatistics("MEMORY", local: local) ?? local]))
+            }
+        case "KSAFETY":
+            reply(InvocationResult(status: .success, tables: [kSafetyStatistics(runtime, now: now)]))
         case "PROCEDURE":
             reply(InvocationResult(status: .success, tables: [procedureStatistics(now: now)]))
         case "LATENCY":
@@ -46,6 +54,18 @@ extension Host {
             reply(InvocationResult(status: .gracefulFailure,
                 statusString: "Invalid @Statistics selector \(selector): use one of \(Host.statisticsSelectors.joined(separator: ", "))"))
         }
+    }
+
+    /// VoltDB's KSAFETY: one row per partition with the replicas it is missing (K+1 minus the
+    /// live ones). A single host has K = 0 and misses nothing.
+    func kSafetyStatistics(_ runtime: Runtime, now: Int64) -> ResultTable {
+        let columns = hostColumns + [.init("PARTITION_ID", .integer), .init("MISSING_REPLICA", .integer)]
+        guard let state = runtime.cluster?.state else {
+            return ResultTable(columns: columns, rows: runtime.engine.partitions.map { hostCells(now) + [.integer(Int64($0.rawValue)), .integer(0)] })
+        }
+        return ResultTable(columns: columns, rows: state.partitions.map { p in
+            hostCells(now) + [.integer(Int64(p.id.rawValue)), .integer(Int64(state.kFactor + 1 - p.live.count))]
+        })
     }
 
     private var hostColumns: [ResultTable.Column] {

@@ -178,7 +178,22 @@ extension Host {
         let topology = self.topology
         let deployment = root.deployment
         var rows: [[Value]] = []
-        for host in topology?.hosts ?? [] {
+        // In a cluster every member is listed, failed and rejoining ones with their state, so that
+        // operators see what is missing; a single host lists itself.
+        let clusterState = runtime.cluster?.state
+        let listed: [(host: Topology.Host, nodeState: String?, startedMillis: Int64?)] = clusterState.map { state in
+            state.members.map { m in
+                let live = state.partitions.filter { $0.replicas.contains(m.id) && $0.live.contains(m.id) }.count
+                let nodeState = switch m.state {
+                case .live: "RUNNING"
+                case .failed: "MISSING"
+                case .rejoining: "REJOINING (\(live) of \(state.slots(of: m.id).count) partitions)"
+                }
+                return (Topology.Host(id: m.id, address: m.address, hostname: m.hostname, clientPort: m.clientPort, adminPort: m.adminPort),
+                        nodeState, m.state == .live ? m.startedMillis : nil)
+            }
+        } ?? (topology?.hosts ?? []).map { ($0, nil, nil) }
+        for (host, nodeState, startedMillis) in listed {
             func add(_ key: String, _ value: String) { rows.append([.integer(Int64(host.id.rawValue)), .string(key), .string(value)]) }
             add("IPADDRESS", host.address)
             add("HOSTNAME", host.hostname)
@@ -186,7 +201,11 @@ extension Host {
             add("CLIENTPORT", String(host.clientPort))
             add("ADMININTERFACE", options.adminInterface ?? "")
             add("ADMINPORT", String(host.adminPort))
-            guard host.id == hostID else { continue }
+            if let nodeState { add("NODESTATE", nodeState) }
+            guard host.id == hostID else {
+                if let startedMillis { add("UPTIME", Host.uptimeText(millis: Engine.wallClockMicros() / 1000 - startedMillis)) }
+                continue
+            }
             add("HTTPINTERFACE", "")
             add("HTTPPORT", String(options.httpPort))
             add("INTERNALINTERFACE", "")
@@ -203,8 +222,8 @@ extension Host {
             add("UPTIME", Host.uptimeText(millis: Engine.wallClockMicros() / 1000 - runtime.startMillis))
             add("KFACTOR", String(deployment.cluster.kFactor))
             add("SITESPERHOST", String(deployment.cluster.sitesPerHost))
-            add("FULLCLUSTERSIZE", String(topology?.hosts.count ?? 1))
-            add("PLACEMENTGROUP", "0")
+            add("FULLCLUSTERSIZE", String(clusterState?.members.count ?? topology?.hosts.count ?? 1))
+            add("PLACEMENTGROUP", options.cluster?.placementGroup ?? "0")
             add("VOLTDBROOT", root.path)
             add("CPUCORES", String(ProcessInfo.processInfo.activeProcessorCount))
             add("MEMORY", String(ProcessInfo.processInfo.physicalMemory / 1024))
