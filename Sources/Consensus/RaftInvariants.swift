@@ -14,11 +14,17 @@
 // - State Machine Safety: no two nodes apply different entries at the same index, ever.
 // - Monotonicity: a node's term never decreases, across restarts too (it is persistent); its
 //   commit index never decreases within one incarnation and never exceeds its log end.
+// - Check-quorum (a liveness bound, checked only when the observer gives a bound): a leader that
+//   the network has cut off from a quorum for `isolatedLeaderBoundTicks` ticks or more no longer
+//   leads. "Cut off for k ticks" means that the hosts it could exchange messages with at any
+//   point in the last k ticks, with itself, are not a quorum. The observer says how long each
+//   node has been cut off; it knows the network, this check does not.
 import VoltModel
 
 public struct InvariantViolation: Hashable, Sendable, CustomStringConvertible {
     public enum Kind: String, Hashable, Sendable {
-        case electionSafety, logMatching, leaderCompleteness, stateMachineSafety, monotonicTerm, monotonicCommit
+        case electionSafety, logMatching, leaderCompleteness, stateMachineSafety, monotonicTerm, monotonicCommit,
+             checkQuorum
     }
     public let kind: Kind
     public let detail: String
@@ -36,8 +42,12 @@ public struct NodeObservation: Sendable {
     public var newlyApplied: [LogEntry]
     /// True for the first observation after a (re)start: volatile state was reset.
     public var restarted: Bool
+    /// The longest stretch of most recent ticks over which the hosts this node could exchange
+    /// messages with, at any point in the stretch, do not form a quorum with it (0 while it can
+    /// reach a quorum).
+    public var ticksCutOffFromQuorum: Int
 
-    public init(node: RaftNode, newlyApplied: [LogEntry], restarted: Bool) {
+    public init(node: RaftNode, newlyApplied: [LogEntry], restarted: Bool, ticksCutOffFromQuorum: Int = 0) {
         id = node.id
         role = node.role
         term = node.currentTerm
@@ -45,6 +55,7 @@ public struct NodeObservation: Sendable {
         log = node.log
         self.newlyApplied = newlyApplied
         self.restarted = restarted
+        self.ticksCutOffFromQuorum = ticksCutOffFromQuorum
     }
 }
 
@@ -72,8 +83,15 @@ public struct RaftInvariants: Sendable {
     private var lastCommit: [HostID: LogIndex] = [:]
     /// Highest log length seen per node, to check only entries new since the last look.
     private var checkedPrefix: [HostID: [LogEntry]] = [:]
+    /// A leader cut off from a quorum this long must have stepped down; nil skips the check. An
+    /// observer whose network may deliver later raises it (messages already sent still arrive).
+    public var isolatedLeaderBoundTicks: Int?
 
-    public init() {}
+    public init(isolatedLeaderBoundTicks: Int? = nil) {
+        precondition(isolatedLeaderBoundTicks.map { $0 > 0 } ?? true,
+                     "isolatedLeaderBoundTicks \(String(describing: isolatedLeaderBoundTicks)) must be positive")
+        self.isolatedLeaderBoundTicks = isolatedLeaderBoundTicks
+    }
 
     /// Checks every property against `nodes` (all live nodes, any order) and returns the
     /// violations, sorted by node then kind so that the report is deterministic.
@@ -87,8 +105,15 @@ public struct RaftInvariants: Sendable {
         }
         for node in nodes.sorted(by: { $0.id < $1.id }) where node.role == .leader {
             checkLeaderCompleteness(node, &violations)
+            checkIsolatedLeader(node, &violations)
         }
         return violations
+    }
+
+    private func checkIsolatedLeader(_ node: NodeObservation, _ violations: inout [InvariantViolation]) {
+        guard let bound = isolatedLeaderBoundTicks, node.ticksCutOffFromQuorum >= bound else { return }
+        violations.append(.init(kind: .checkQuorum,
+                                detail: "\(node.id) still leads \(node.term) after \(node.ticksCutOffFromQuorum) ticks cut off from a quorum (bound \(bound))"))
     }
 
     private mutating func checkMonotonic(_ node: NodeObservation, _ violations: inout [InvariantViolation]) {

@@ -10,15 +10,34 @@
 // States.
 // - follower: answers RequestVote and AppendEntries; after `electionTimeoutTicks + r` ticks without
 //   hearing from a leader or granting a vote (r uniform in 0..<electionTimeoutTicks, redrawn at
-//   every reset) it becomes a candidate.
-// - candidate: increments its term, votes for itself, asks every peer; a majority of votes makes
-//   it leader; an AppendEntries of its term or any higher term makes it a follower; a timeout
-//   starts a new election.
+//   every reset) it becomes a pre-candidate.
+// - pre-candidate (pre-vote, Raft thesis §9.6): keeps its term and vote, and asks every peer
+//   whether it would vote for it in the next term. A quorum of grants, itself counted, makes it a
+//   candidate; an AppendEntries of its term or a higher one makes it a follower; a timeout starts
+//   a new round. A peer grants a pre-vote only if the term asked about is above its own, the
+//   asker's log is at least as up to date as its own, and it is not in a leader's lease: it is not
+//   the leader itself and has not heard from a leader within the last `electionTimeoutTicks`.
+//   Granting changes nothing on the granting side (no term, no vote, no timer). A refusal carries
+//   the refuser's term, and a pre-candidate that sees a higher one follows that term.
+// - candidate: increments its term, votes for itself, asks every peer; a quorum of votes makes it
+//   leader; an AppendEntries of its term or any higher term makes it a follower; a timeout goes
+//   back to pre-vote.
 // - leader: appends a no-op entry of its term (so that earlier-term entries can commit, §5.4.2),
 //   replicates with AppendEntries every `heartbeatIntervalTicks` and on every proposal, tracks
-//   nextIndex/matchIndex per peer, and advances commitIndex to the highest index replicated on a
-//   majority whose entry is of its own term.
-// Any message carrying a higher term makes the node a follower of that term first.
+//   nextIndex/matchIndex per peer, and advances commitIndex to the highest index a quorum holds
+//   whose entry is of its own term. Check-quorum: it remembers the tick at which it last received
+//   any message from each peer, and on every tick, if the peers heard from within the last
+//   `electionTimeoutTicks` ticks, with itself, are not a quorum, it steps down to follower in the
+//   same term with no known leader. A new leader counts every peer as just heard from (their
+//   votes just arrived), so it always gets one full timeout. An isolated leader therefore steps
+//   down on the `electionTimeoutTicks`-th tick after it last heard from a quorum.
+// Any message carrying a higher term makes the node a follower of that term first, except a
+// pre-vote request and a granted pre-vote response, whose term is only a question about the future.
+//
+// Quorums. Every count (votes, pre-votes, commit advancement, check-quorum) goes through
+// `QuorumRule`: a strict majority, or exactly half of the members if that half holds the lowest
+// member id (VoltDB's tie-break; the proof that any two quorums still intersect is in
+// QuorumRule.swift).
 //
 // Invariants (preconditions here; cluster-wide ones are checked by `RaftInvariants`):
 // - currentTerm never decreases; votedFor is set at most once per term.
@@ -30,11 +49,15 @@
 // Where this departs from, or stops short of, Raft:
 // - Membership is the fixed peer set given at creation. Joint consensus (§6) is not implemented
 //   yet; adding or removing hosts will need it before the elastic join can use this log.
-// - VoltDB's exact-half tie-break (when a partition splits the hosts evenly, the side holding the
-//   lowest previous host id survives) is future work; here an even split simply has no majority.
+// - Quorums follow VoltDB's exact-half tie-break rather than plain majority, so an even split
+//   leaves the side with the lowest member id able to elect and commit (see `QuorumRule`).
+// - Pre-vote and check-quorum are always on (etcd makes them options): together they keep a host
+//   that was cut off, and comes back, from deposing a healthy leader, and keep a cut-off leader
+//   from holding its role (and accepting proposals that cannot commit) indefinitely. The leader
+//   lease is applied to pre-votes only, not to RequestVote as thesis §4.2.3 also suggests: with a
+//   fixed membership a RequestVote is only ever sent after a quorum granted pre-votes, i.e. after
+//   a quorum stopped hearing from any leader. Safety does not depend on either mechanism.
 // - No log compaction or snapshots (InstallSnapshot); the whole log stays in memory.
-// - No pre-vote and no check-quorum: a rejoining host with a higher term deposes the leader, and
-//   an isolated leader keeps its role until it hears a higher term (safety is unaffected).
 // - Rejected AppendEntries carry a hint (the follower's last possibly-matching index) so that the
 //   leader backs off in one round trip instead of one index at a time.
 // - commitIndex is volatile: a restarted node starts at 0 and re-applies its log as the leader
@@ -62,6 +85,8 @@ public struct RaftNode: Sendable {
     public let id: HostID
     /// Every voting member, this node included, in ascending order.
     public let members: [HostID]
+    /// Which sets of members decide: VoltDB's exact-half tie-break over `members`.
+    public let quorumRule: QuorumRule
     public let config: RaftConfig
 
     // Persistent state (reported through `Ready.hardState` / `entriesToPersist`).
@@ -78,9 +103,14 @@ public struct RaftNode: Sendable {
     /// Leader only: the next index to send each peer, and the highest index known to match.
     public private(set) var nextIndex: [HostID: LogIndex] = [:]
     public private(set) var matchIndex: [HostID: LogIndex] = [:]
+    /// Pre-votes while a pre-candidate, votes while a candidate, this node included.
     private var votesGranted: Set<HostID> = []
 
     private var rng: SplitMix64
+    /// Ticks this incarnation has seen; the clock of check-quorum.
+    private var ticksElapsed = 0
+    /// When (in `ticksElapsed`) each peer last sent this node anything. Reset on becoming leader.
+    private var lastHeardTick: [HostID: Int] = [:]
     private var electionElapsedTicks = 0
     private var randomizedElectionTimeoutTicks = 0
     private var heartbeatElapsedTicks = 0
@@ -100,6 +130,7 @@ public struct RaftNode: Sendable {
         }
         self.id = id
         self.members = sorted
+        self.quorumRule = QuorumRule(members: sorted)
         self.config = config
         self.currentTerm = state.hardState.currentTerm
         self.votedFor = state.hardState.votedFor
@@ -113,7 +144,6 @@ public struct RaftNode: Sendable {
     // MARK: - Reading
 
     public var peers: [HostID] { members.filter { $0 != id } }
-    public var quorum: Int { members.count / 2 + 1 }
     public var lastLogIndex: LogIndex { LogIndex(UInt64(log.count)) }
     public var lastLogTerm: Term { log.last?.term ?? .zero }
     public var hardState: HardState { HardState(currentTerm: currentTerm, votedFor: votedFor) }
@@ -131,15 +161,22 @@ public struct RaftNode: Sendable {
 
     /// One logical tick of time.
     public mutating func tick() -> Ready {
+        ticksElapsed += 1
         switch role {
-        case .follower, .candidate:
+        case .follower, .preCandidate, .candidate:
             electionElapsedTicks += 1
-            if electionElapsedTicks >= randomizedElectionTimeoutTicks { campaign() }
+            if electionElapsedTicks >= randomizedElectionTimeoutTicks { preCampaign() }
         case .leader:
-            heartbeatElapsedTicks += 1
-            if heartbeatElapsedTicks >= config.heartbeatIntervalTicks {
-                heartbeatElapsedTicks = 0
-                broadcastAppend()
+            if !hasQuorumContact {
+                // Check-quorum: cut off from a quorum, this leader could not commit anyway, and
+                // with pre-vote the others will elect a new one only once they stop hearing it.
+                becomeFollower(term: currentTerm, leader: nil)
+            } else {
+                heartbeatElapsedTicks += 1
+                if heartbeatElapsedTicks >= config.heartbeatIntervalTicks {
+                    heartbeatElapsedTicks = 0
+                    broadcastAppend()
+                }
             }
         }
         return drain()
@@ -148,13 +185,18 @@ public struct RaftNode: Sendable {
     /// A message from `from`. Messages from non-members are ignored.
     public mutating func receive(_ message: RaftMessage, from: HostID) -> Ready {
         guard from != id, members.contains(from) else { return drain() }
-        if message.term > currentTerm {
+        lastHeardTick[from] = ticksElapsed
+        if message.term > currentTerm && !message.isAboutAFutureTerm {
             // A higher term always wins; an AppendEntries names the new leader.
             var newLeader: HostID?
             if case .appendEntries = message { newLeader = from }
             becomeFollower(term: message.term, leader: newLeader)
         }
         switch message {
+        case .preVote(let term, let lastIndex, let lastTerm):
+            handlePreVote(term: term, candidate: from, lastLogIndex: lastIndex, lastLogTerm: lastTerm)
+        case .preVoteResponse(let term, let granted):
+            handlePreVoteResponse(term: term, from: from, granted: granted)
         case .requestVote(let term, let lastIndex, let lastTerm):
             handleRequestVote(term: term, candidate: from, lastLogIndex: lastIndex, lastLogTerm: lastTerm)
         case .requestVoteResponse(let term, let granted):
@@ -178,14 +220,64 @@ public struct RaftNode: Sendable {
 
     // MARK: - Elections
 
+    /// Whether this node, as leader, heard from a quorum (itself counted) within the last
+    /// `electionTimeoutTicks` ticks. Check-quorum steps a leader down when this turns false.
+    private var hasQuorumContact: Bool {
+        let recent = peers.filter { peer in
+            guard let heard = lastHeardTick[peer] else { return false }
+            return ticksElapsed - heard < config.electionTimeoutTicks
+        }
+        return quorumRule.isQuorum(recent + [id])
+    }
+
+    /// Whether this node believes a live leader exists: it is the leader, or it heard from one
+    /// within the last `electionTimeoutTicks`. Such a node refuses pre-votes.
+    private var inLeaderLease: Bool {
+        role == .leader || (leader != nil && electionElapsedTicks < config.electionTimeoutTicks)
+    }
+
+    private func isUpToDate(lastLogIndex candidateIndex: LogIndex, lastLogTerm candidateTerm: Term) -> Bool {
+        candidateTerm > lastLogTerm || (candidateTerm == lastLogTerm && candidateIndex >= lastLogIndex)
+    }
+
+    private mutating func preCampaign() {
+        role = .preCandidate
+        leader = nil
+        votesGranted = [id]
+        resetElectionTimer()
+        if quorumRule.isQuorum(votesGranted) {
+            campaign()
+            return
+        }
+        for peer in peers {
+            send(.preVote(term: currentTerm.next, lastLogIndex: lastLogIndex, lastLogTerm: lastLogTerm), to: peer)
+        }
+    }
+
+    private mutating func handlePreVote(term: Term, candidate: HostID, lastLogIndex candidateIndex: LogIndex,
+                                        lastLogTerm candidateTerm: Term) {
+        let granted = term > currentTerm && !inLeaderLease
+            && isUpToDate(lastLogIndex: candidateIndex, lastLogTerm: candidateTerm)
+        send(.preVoteResponse(term: granted ? term : currentTerm, granted: granted), to: candidate)
+    }
+
+    private mutating func handlePreVoteResponse(term: Term, from: HostID, granted: Bool) {
+        // A refusal with a higher term was adopted in receive(_:from:); only grants for the
+        // round in progress count.
+        guard role == .preCandidate, granted, term == currentTerm.next else { return }
+        votesGranted.insert(from)
+        if quorumRule.isQuorum(votesGranted) { campaign() }
+    }
+
     private mutating func campaign() {
+        precondition(role == .preCandidate, "\(id) campaigned from \(role) without a pre-vote")
         role = .candidate
         currentTerm = currentTerm.next
         votedFor = id
         leader = nil
         votesGranted = [id]
         resetElectionTimer()
-        if votesGranted.count >= quorum {
+        if quorumRule.isQuorum(votesGranted) {
             becomeLeader()
             return
         }
@@ -197,8 +289,8 @@ public struct RaftNode: Sendable {
     private mutating func handleRequestVote(term: Term, candidate: HostID, lastLogIndex candidateIndex: LogIndex,
                                             lastLogTerm candidateTerm: Term) {
         // Higher terms were adopted in receive(_:from:), so term <= currentTerm here.
-        let upToDate = candidateTerm > lastLogTerm || (candidateTerm == lastLogTerm && candidateIndex >= lastLogIndex)
-        let granted = term == currentTerm && (votedFor == nil || votedFor == candidate) && upToDate
+        let granted = term == currentTerm && (votedFor == nil || votedFor == candidate)
+            && isUpToDate(lastLogIndex: candidateIndex, lastLogTerm: candidateTerm)
         if granted {
             votedFor = candidate
             resetElectionTimer()
@@ -209,7 +301,7 @@ public struct RaftNode: Sendable {
     private mutating func handleVoteResponse(term: Term, from: HostID, granted: Bool) {
         guard role == .candidate, term == currentTerm, granted else { return }
         votesGranted.insert(from)
-        if votesGranted.count >= quorum { becomeLeader() }
+        if quorumRule.isQuorum(votesGranted) { becomeLeader() }
     }
 
     private mutating func becomeFollower(term: Term, leader newLeader: HostID?) {
@@ -236,6 +328,8 @@ public struct RaftNode: Sendable {
         for peer in peers {
             nextIndex[peer] = lastLogIndex.next
             matchIndex[peer] = .zero
+            // Check-quorum's grace: the votes that elected this leader just arrived.
+            lastHeardTick[peer] = ticksElapsed
         }
         _ = appendAsLeader(kind: .leaderNoop, payload: [])
         broadcastAppend()
@@ -284,9 +378,10 @@ public struct RaftNode: Sendable {
             if nextIndex[from]! <= lastLogIndex { sendAppend(to: from) }
         } else {
             // Back off to just past the hint, but never below what is known to match and never
-            // forward (a reordered old rejection must not skip entries).
+            // forward (a reordered old rejection must not skip entries). The hint is compared
+            // before adding one so that a corrupt hint of UInt64.max cannot overflow.
             let floor = matchIndex[from]!.next
-            let candidate = min(next.previous, match.next)
+            let candidate = match < next.previous ? match.next : next.previous
             let backed = max(floor, candidate)
             guard backed < next else { return }
             nextIndex[from] = backed
@@ -296,13 +391,12 @@ public struct RaftNode: Sendable {
 
     private mutating func advanceCommitIndex() {
         guard role == .leader else { return }
-        var matches = peers.map { matchIndex[$0] ?? .zero }
-        matches.append(lastLogIndex)
-        matches.sort(by: >)
-        let majorityMatch = matches[quorum - 1]
+        var matches = matchIndex
+        matches[id] = lastLogIndex
+        let quorumMatch = quorumRule.highestIndexHeldByQuorum(matches)
         // Only entries of the current term commit by counting replicas (§5.4.2).
-        if majorityMatch > commitIndex, term(at: majorityMatch) == currentTerm {
-            setCommitIndex(majorityMatch)
+        if quorumMatch > commitIndex, term(at: quorumMatch) == currentTerm {
+            setCommitIndex(quorumMatch)
         }
     }
 
@@ -316,14 +410,15 @@ public struct RaftNode: Sendable {
         }
         // term == currentTerm: `from` is this term's leader.
         precondition(role != .leader, "two leaders in \(currentTerm): \(id) and \(from)")
-        if role == .candidate || leader != from {
+        if role != .follower || leader != from {
             becomeFollower(term: term, leader: from)
         } else {
             resetElectionTimer()
         }
         guard let localPrevTerm = self.term(at: prevLogIndex), localPrevTerm == prevLogTerm else {
-            // Our log cannot match at prevLogIndex: hint the last index that still might.
-            let hint = min(lastLogIndex, prevLogIndex.previous)
+            // Our log cannot match at prevLogIndex: hint the last index that still might. (Index 0
+            // always matches a well-formed message; a malformed one with a term at 0 gets hint 0.)
+            let hint: LogIndex = prevLogIndex == .zero ? .zero : min(lastLogIndex, prevLogIndex.previous)
             send(.appendEntriesResponse(term: currentTerm, success: false, matchIndex: hint), to: from)
             return
         }

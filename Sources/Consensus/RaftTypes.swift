@@ -86,10 +86,13 @@ public struct PersistentState: Hashable, Sendable {
 }
 
 public enum Role: Hashable, Sendable, CustomStringConvertible {
-    case follower, candidate, leader
+    /// `preCandidate` is a follower whose election timer ran out and that is asking, without
+    /// raising its term, whether a quorum would vote for it (pre-vote, Raft thesis §9.6).
+    case follower, preCandidate, candidate, leader
     public var description: String {
         switch self {
         case .follower: "follower"
+        case .preCandidate: "pre-candidate"
         case .candidate: "candidate"
         case .leader: "leader"
         }
@@ -109,6 +112,12 @@ public struct SoftState: Hashable, Sendable {
 }
 
 public enum RaftMessage: Hashable, Sendable {
+    /// Pre-vote (thesis §9.6): would you vote for me in `term` (the sender's term + 1)? Asking
+    /// changes no one's term or vote.
+    case preVote(term: Term, lastLogIndex: LogIndex, lastLogTerm: Term)
+    /// A grant echoes the `term` asked about; a refusal carries the responder's own term, so that a
+    /// pre-candidate that fell behind learns the current one.
+    case preVoteResponse(term: Term, granted: Bool)
     case requestVote(term: Term, lastLogIndex: LogIndex, lastLogTerm: Term)
     case requestVoteResponse(term: Term, granted: Bool)
     /// `entries` follow `prevLogIndex`; an empty list is a heartbeat.
@@ -118,9 +127,20 @@ public enum RaftMessage: Hashable, Sendable {
     /// a hint: the follower's log cannot match beyond it, so the leader retries from there.
     case appendEntriesResponse(term: Term, success: Bool, matchIndex: LogIndex)
 
+    /// A pre-vote request and a granted pre-vote response carry the term of an election that may
+    /// never happen: receiving one must not move the receiver's term.
+    var isAboutAFutureTerm: Bool {
+        switch self {
+        case .preVote: true
+        case .preVoteResponse(_, let granted): granted
+        default: false
+        }
+    }
+
     public var term: Term {
         switch self {
-        case .requestVote(let term, _, _), .requestVoteResponse(let term, _),
+        case .preVote(let term, _, _), .preVoteResponse(let term, _),
+             .requestVote(let term, _, _), .requestVoteResponse(let term, _),
              .appendEntries(let term, _, _, _, _), .appendEntriesResponse(let term, _, _):
             term
         }

@@ -1,5 +1,7 @@
-// One input to one RaftNode at a time, asserting the exact Ready it returns: elections, votes,
-// replication, conflict truncation, stepping down, proposals to followers, restart from disk.
+// One input to one RaftNode at a time, asserting the exact Ready it returns: pre-votes, elections,
+// votes, replication, conflict truncation, stepping down, proposals to followers, restart from
+// disk. Pre-vote, check-quorum and the exact-half quorum rule have their own file
+// (PreVoteCheckQuorumTests.swift).
 import Consensus
 import Testing
 import VoltModel
@@ -13,15 +15,24 @@ import VoltModel
         RaftNode(id: id, members: members, config: config, restoring: state, rng: SplitMix64(seed: seed))
     }
 
-    /// Ticks until the node campaigns; returns that Ready.
-    static func tickUntilCampaign(_ node: inout RaftNode) -> Ready {
+    /// Ticks until the node's election timer runs out and it asks for pre-votes; returns that Ready.
+    static func tickUntilPreCampaign(_ node: inout RaftNode) -> Ready {
         for _ in 0..<(2 * config.electionTimeoutTicks) {
             let ready = node.tick()
-            if node.role == .candidate { return ready }
+            if node.role == .preCandidate { return ready }
             #expect(ready.isEmpty)
         }
-        Issue.record("no campaign within twice the election timeout")
+        Issue.record("no pre-vote within twice the election timeout")
         return Ready()
+    }
+
+    /// Ticks until the node asks for pre-votes, then grants it one from host 2 (with itself a
+    /// quorum of three), which starts the real election; returns that Ready.
+    static func tickUntilCampaign(_ node: inout RaftNode) -> Ready {
+        _ = tickUntilPreCampaign(&node)
+        let ready = node.receive(.preVoteResponse(term: node.currentTerm.next, granted: true), from: h2)
+        #expect(node.role == .candidate)
+        return ready
     }
 
     /// A leader of term 1 for host 1, with its no-op at index 1.
@@ -32,7 +43,18 @@ import VoltModel
         return n
     }
 
-    @Test func followerTimesOutAndAsksEveryPeerForItsVote() {
+    @Test func followerTimesOutAndAsksEveryPeerForAPreVoteWithoutRaisingItsTerm() {
+        var n = Self.node(Self.h1)
+        let ready = Self.tickUntilPreCampaign(&n)
+        #expect(ready.hardState == nil)
+        #expect(ready.softState == SoftState(role: .preCandidate, term: .zero, leader: nil))
+        #expect(ready.messages == [
+            Envelope(to: Self.h2, message: .preVote(term: Term(1), lastLogIndex: .zero, lastLogTerm: .zero)),
+            Envelope(to: Self.h3, message: .preVote(term: Term(1), lastLogIndex: .zero, lastLogTerm: .zero)),
+        ])
+    }
+
+    @Test func aQuorumOfPreVotesStartsTheElectionAndAsksEveryPeerForItsVote() {
         var n = Self.node(Self.h1)
         let ready = Self.tickUntilCampaign(&n)
         #expect(ready.hardState == HardState(currentTerm: Term(1), votedFor: Self.h1))

@@ -8,6 +8,24 @@
 // A crash loses the node's volatile state and its applied state machine; its disk (hard state and
 // log, written from every `Ready` before its messages are sent) survives, and a restart rebuilds
 // the node from it. Nothing here reads a clock or iterates a Dictionary or Set unsorted.
+//
+// Each disk is kept twice: as a `PersistentState` that `persist(ready)` updates, and as the byte
+// file a shell would append (`RaftDiskRecord` frames). A crash may tear the record being
+// appended (half the time a strict prefix of one more record is left at the end of the file). A
+// restart rebuilds the node from the file with `PersistentState.load(fromFileBytes:)`, which must
+// cut exactly the torn bytes and give back exactly the in-memory disk ("diskReplay" otherwise).
+//
+// Check-quorum is checked too. At every check the simulator records, for each live host, the last
+// step at which each other host was live and connected to it. A host's cut-off time is the
+// longest stretch of most recent steps over which the hosts it could reach, at any point in the
+// stretch, are not a quorum (not merely "not all at once": a leader that hears host 3 and then,
+// after the partition moves, host 4, has heard from a quorum over its window, as its own rule
+// says). A leader must not still lead once that stretch reaches `electionTimeoutTicks +
+// maxDelayTicks` steps: its own rule is one election timeout after it last heard from a quorum,
+// and messages that a host sent in its last step before crashing still arrive up to
+// `maxDelayTicks` steps later (a partition, by contrast, stops delivery at once). Time here is
+// the last step whose ticks have run: the proposals injected at the start of a step are checked
+// before that step's ticks, and see every node as the previous step left it.
 import Consensus
 import Testing
 import VoltModel
@@ -41,11 +59,23 @@ struct SimulatedCluster {
     let seed: UInt64
     let members: [HostID]
     let config: RaftConfig
-    var faults: Faults
+    var faults: Faults {
+        didSet { raiseIsolatedLeaderBound() }
+    }
     private(set) var now = 0
+    /// The last step whose ticks have run (`now`, except between a step's faults and its ticks).
+    private var ticked = 0
     private var rng: SplitMix64
     private(set) var nodes: [HostID: RaftNode] = [:]
     private(set) var disks: [HostID: PersistentState] = [:]
+    /// The same disks as the byte files a shell would append to.
+    private(set) var files: [HostID: [UInt8]] = [:]
+    /// How many bytes of each crashed host's file were durable before a torn append.
+    private var durableBytes: [HostID: Int] = [:]
+    /// host → other host → the last step at which the other was live and connected to it.
+    private var lastReachable: [HostID: [HostID: Int]] = [:]
+    /// Each live host's cut-off time at the last check (see the header).
+    private var ticksCutOff: [HostID: Int] = [:]
     /// What each live node's state machine has applied in this incarnation, in order.
     private(set) var applied: [HostID: [LogEntry]] = [:]
     private var appliedSinceCheck: [HostID: [LogEntry]] = [:]
@@ -62,6 +92,13 @@ struct SimulatedCluster {
     /// How many crashes and partitions the run injected, so sweeps can show they did something.
     private(set) var crashCount = 0
     private(set) var partitionCount = 0
+    /// How often a crash tore an append, and how often a leader found itself cut off from a
+    /// quorum (counted once per cut), so sweeps can show that recovery and check-quorum ran.
+    private(set) var tornAppendCount = 0
+    private(set) var leaderCutOffCount = 0
+    /// Steps a leader spent able to reach exactly half of the hosts (itself counted), which only
+    /// the exact-half tie-break lets it keep; it shows that even splits were exercised.
+    private(set) var exactHalfLeaderSteps = 0
 
     init(nodeCount: Int, seed: UInt64, faults: Faults = .none, config: RaftConfig = RaftConfig()) {
         self.seed = seed
@@ -69,8 +106,10 @@ struct SimulatedCluster {
         self.config = config
         self.faults = faults
         self.rng = SplitMix64(seed: seed)
+        raiseIsolatedLeaderBound()
         for id in members {
             disks[id] = PersistentState()
+            files[id] = []
             start(id)
         }
     }
@@ -92,6 +131,11 @@ struct SimulatedCluster {
         (applied[id] ?? []).filter { $0.kind == .command }.map(\.payload)
     }
 
+    /// Hosts whose byte file, replayed, is not exactly their in-memory disk (should be none).
+    func diskFileMismatches() -> [HostID] {
+        members.filter { PersistentState.load(fromFileBytes: files[$0]!).state != disks[$0]! }
+    }
+
     /// Whether some host ever applied the entry of `term` at `index`, in any incarnation.
     func committedEver(index: LogIndex, term: Term) -> Bool {
         let position = Int(index.rawValue) - 1
@@ -107,6 +151,7 @@ struct SimulatedCluster {
             let ready = nodes[id]!.tick()
             handle(ready, from: id)
         }
+        ticked = now
         deliverDue()
         check()
     }
@@ -150,7 +195,16 @@ struct SimulatedCluster {
 
     mutating func crash(_ id: HostID) {
         precondition(nodes[id] != nil, "\(id) is already down")
+        // Half the time the crash tears the next append: a vote for itself in the next term that
+        // never finished, so that honouring it on restart would show in the replayed state.
+        durableBytes[id] = files[id]!.count
+        if rng.chance(percent: 50) {
+            let torn = RaftDiskRecord.encodeFramed(.hardState(HardState(currentTerm: nodes[id]!.currentTerm.next, votedFor: id)))
+            files[id]!.append(contentsOf: torn.prefix(1 + rng.below(torn.count - 1)))
+            tornAppendCount += 1
+        }
         nodes[id] = nil
+        ticksCutOff[id] = nil
         crashCount += 1
         applied[id] = nil
         appliedSinceCheck[id] = nil
@@ -201,7 +255,14 @@ struct SimulatedCluster {
     // MARK: - Inside
 
     private mutating func start(_ id: HostID) {
-        nodes[id] = RaftNode(id: id, members: members, config: config, restoring: disks[id]!,
+        let (restored, validBytes) = PersistentState.load(fromFileBytes: files[id]!)
+        let durable = durableBytes[id] ?? files[id]!.count
+        if restored != disks[id]! || validBytes != durable {
+            violations.append("seed \(seed) step \(now): diskReplay: \(id) replayed \(validBytes) of \(files[id]!.count) bytes (\(durable) durable) into \(restored.log.count) entries and \(restored.hardState), disk has \(disks[id]!.log.count) entries and \(disks[id]!.hardState)")
+        }
+        files[id]!.removeSubrange(validBytes...)
+        durableBytes[id] = nil
+        nodes[id] = RaftNode(id: id, members: members, config: config, restoring: restored,
                              rng: SplitMix64(seed: rng.next()))
         applied[id] = []
         appliedSinceCheck[id] = []
@@ -210,6 +271,9 @@ struct SimulatedCluster {
 
     private mutating func handle(_ ready: Ready, from id: HostID) {
         disks[id]!.persist(ready)
+        for record in RaftDiskRecord.records(from: ready) {
+            files[id]!.append(contentsOf: RaftDiskRecord.encodeFramed(record))
+        }
         for envelope in ready.messages {
             if faults.dropPercent > 0 && rng.chance(percent: faults.dropPercent) { continue }
             let copies = faults.duplicatePercent > 0 && rng.chance(percent: faults.duplicatePercent) ? 2 : 1
@@ -267,11 +331,42 @@ struct SimulatedCluster {
         }
     }
 
+    /// The live hosts `id` can exchange messages with, itself included.
+    func reachable(from id: HostID) -> [HostID] {
+        liveHosts.filter { $0 == id || connected(id, $0) }
+    }
+
+    /// Records whom `id` can reach now and returns its cut-off time: `ticked - m`, where m is the
+    /// latest step such that the hosts it reached at some step from m on, with itself, are a
+    /// quorum (0 while it reaches a quorum now; `ticked` if it never did).
+    private mutating func updateTicksCutOff(_ id: HostID) -> Int {
+        let now = ticked
+        for peer in reachable(from: id) where peer != id { lastReachable[id, default: [:]][peer] = now }
+        let rule = nodes[id]!.quorumRule
+        let seen = lastReachable[id] ?? [:]
+        // Candidates from the latest down; `now` first, so that a host that is a quorum alone
+        // (or reaches one now) is never cut off.
+        for step in Set(seen.values + [now]).sorted(by: >) {
+            if rule.isQuorum([id] + members.filter { (seen[$0] ?? -1) >= step }) { return now - step }
+        }
+        return now
+    }
+
+    private mutating func raiseIsolatedLeaderBound() {
+        let bound = config.electionTimeoutTicks + faults.maxDelayTicks
+        invariants.isolatedLeaderBoundTicks = max(invariants.isolatedLeaderBoundTicks ?? 0, bound)
+    }
+
     private mutating func check() {
         var observations: [NodeObservation] = []
         for id in liveHosts {
+            let cutOff = updateTicksCutOff(id)
+            if cutOff > 0 && (ticksCutOff[id] ?? 0) == 0 && nodes[id]!.role == .leader { leaderCutOffCount += 1 }
+            ticksCutOff[id] = cutOff
+            if nodes[id]!.role == .leader && 2 * reachable(from: id).count == members.count { exactHalfLeaderSteps += 1 }
             observations.append(NodeObservation(node: nodes[id]!, newlyApplied: appliedSinceCheck[id] ?? [],
-                                                 restarted: restartedSinceCheck.contains(id)))
+                                                 restarted: restartedSinceCheck.contains(id),
+                                                 ticksCutOffFromQuorum: cutOff))
             appliedSinceCheck[id] = []
         }
         restartedSinceCheck = []
