@@ -397,6 +397,10 @@ public struct RaftNode: Sendable {
         // Only entries of the current term commit by counting replicas (§5.4.2).
         if quorumMatch > commitIndex, term(at: quorumMatch) == currentTerm {
             setCommitIndex(quorumMatch)
+            // Tell the followers now rather than at the next heartbeat, so every host applies a
+            // committed entry within about one round trip of the leader (clients that read the
+            // metadata from different hosts see it change at nearly the same time).
+            broadcastAppend()
         }
     }
 

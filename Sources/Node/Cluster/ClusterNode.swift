@@ -17,6 +17,7 @@
 // message. That is also what a host resumed after SIGSTOP finds first, so it never serves the
 // stale data it holds.
 
+import Consensus
 import Dispatch
 import Foundation
 import Glibc
@@ -260,13 +261,10 @@ public final class ClusterNode: Sendable {
             + "can continue without a split brain")
     }
 
-    /// A majority, or exactly half including the lowest member id (VoltDB's tie-break).
+    /// A majority, or exactly half including the lowest member id (VoltDB's tie-break): the
+    /// metadata log's own rule, so a host that keeps serving can always commit.
     static func isQuorum(_ reachable: Set<HostID>, of members: [HostID]) -> Bool {
-        let n = members.count
-        let count = reachable.intersection(members).count
-        if 2 * count > n { return true }
-        if 2 * count == n, let lowest = members.min() { return reachable.contains(lowest) }
-        return false
+        QuorumRule(members: members).isQuorum(reachable)
     }
 
     private func detectFailures(_ state: ClusterState, now: Int64) {

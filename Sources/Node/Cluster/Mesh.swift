@@ -251,6 +251,13 @@ final class InternalPortHandler: ConnectionHandler {
     private let onJoin: @Sendable (Connection, JoinRequest) -> Void
     private let log: @Sendable (String) -> Void
     private var peer: HostID?
+    /// Frames of a peer that dialed before this host's mesh existed (it was still forming or
+    /// loading its schema). They are delivered, in order, with the first frame that arrives once
+    /// the mesh exists; the peer's heartbeats guarantee one comes within its heartbeat interval.
+    /// Closing the connection instead would lose whatever the peer had already sent on it.
+    private var early: [PeerMessage] = []
+    private var helloIncarnation: UInt64 = 0
+    private var opened = false
 
     init(mesh: @escaping @Sendable () -> Mesh?, onJoin: @escaping @Sendable (Connection, JoinRequest) -> Void,
          log: @escaping @Sendable (String) -> Void) {
@@ -269,20 +276,29 @@ final class InternalPortHandler: ConnectionHandler {
             return
         }
         if let peer {
-            mesh()?.inboundFrame(peer, message)
+            guard let mesh = mesh() else {
+                if early.count < 100_000 { early.append(message) } else { connection.close() }
+                return
+            }
+            if !opened {
+                opened = true
+                mesh.inboundOpened(peer, incarnation: helloIncarnation)
+            }
+            for m in early { mesh.inboundFrame(peer, m) }
+            early.removeAll()
+            mesh.inboundFrame(peer, message)
             return
         }
         switch message {
         case .join(let request):
             onJoin(connection, request)
         case .hello(let id, let incarnation):
-            guard let mesh = mesh() else {
-                // The mesh exists once the cluster has formed; a peer that is faster than us retries.
-                connection.close()
-                return
-            }
             peer = id
-            mesh.inboundOpened(id, incarnation: incarnation)
+            helloIncarnation = incarnation
+            if let mesh = mesh() {
+                opened = true
+                mesh.inboundOpened(id, incarnation: incarnation)
+            }
         default:
             log("Closing internal connection from \(connection.remoteAddress): it spoke before saying hello")
             connection.close()
@@ -290,7 +306,7 @@ final class InternalPortHandler: ConnectionHandler {
     }
 
     func onClose(_ connection: Connection, reason: CloseReason) {
-        if let peer { mesh()?.inboundClosed(peer) }
+        if let peer, opened { mesh()?.inboundClosed(peer) }
     }
 }
 

@@ -131,7 +131,6 @@ extension Host {
             throw fail(error)
         }
         node.attach(metadata)
-        meshRef.withLock { $0 = mesh }
         let runtime = Runtime(engine: engine, group: group, clientListener: clientListener, adminListener: adminListener,
                               startMillis: startedMillis, advertisedAddress: advertised, cluster: node,
                               internalListener: internalListener)
@@ -142,6 +141,8 @@ extension Host {
             node.needsRejoin(as: rejoiner)
         }
         node.start()
+        // Only now do inbound mesh frames reach the node: its callbacks are in place.
+        meshRef.withLock { $0 = mesh }
         if restarting {
             log("Waiting to rejoin: the cluster streams this host's replicas from their leaders")
             guard let outcome = rejoinOutcome.wait(timeoutMillis: cluster.formationTimeoutMillis) else {
@@ -427,7 +428,10 @@ extension Host: ClusterHostServices {
 
     func clusterStateChanged(_ state: ClusterState) {
         guard isRunning else { return }
-        updateTopology(state.topology)
+        // A subscribed client answers a push by re-reading the topology from any host; delaying the
+        // push a moment lets the other hosts apply the same entry first, so that read is not older
+        // than the push.
+        updateTopology(state.topology, pushDelayMillis: 50)
     }
 
     func clusterFatal(_ reason: String) {

@@ -294,7 +294,7 @@ public final class Host: Sendable {
     /// Replaces the topology. When its `@Statistics TOPO` result changes, every subscribed
     /// connection gets it as an ASYNC_TOPO_HANDLE push. Returns whether a push was sent.
     @discardableResult
-    public func updateTopology(_ topology: Topology) -> Bool {
+    public func updateTopology(_ topology: Topology, pushDelayMillis: Int = 0) -> Bool {
         guard let runtime else { return false }
         let tables = topology.topoTables(ringBlob: runtime.engine.ring.configBlob)
         let bytes = Host.encodedTables(tables)
@@ -304,8 +304,17 @@ public final class Host: Sendable {
             p.topoBytes = bytes
             return true
         }
-        if changed { push(handle: ReservedHandle.asyncTopology, tables: tables) }
-        return changed
+        guard changed else { return false }
+        if pushDelayMillis == 0 {
+            push(handle: ReservedHandle.asyncTopology, tables: tables)
+        } else {
+            // Reads of TOPO see the new topology at once; the push waits (see clusterStateChanged)
+            // and is skipped if a newer topology replaced this one meanwhile, whose own push follows.
+            utilityQueue.asyncAfter(deadline: .now() + .milliseconds(pushDelayMillis)) { [self] in
+                if published.withLock({ $0.topoBytes == bytes }) { push(handle: ReservedHandle.asyncTopology, tables: tables) }
+            }
+        }
+        return true
     }
 
     /// After a DDL call: pushes the PROCEDURES table to subscribers if it changed.
