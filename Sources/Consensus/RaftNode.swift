@@ -374,8 +374,14 @@ public struct RaftNode: Sendable {
             precondition(match <= lastLogIndex, "\(from) claims to match \(match) beyond leader \(id)'s \(lastLogIndex)")
             if match > known { matchIndex[from] = match }
             if match.next > next { nextIndex[from] = match.next }
-            advanceCommitIndex()
-            if nextIndex[from]! <= lastLogIndex { sendAppend(to: from) }
+            if advanceCommitIndex() {
+                // Tell the followers now rather than at the next heartbeat, so every host applies
+                // a committed entry within about one round trip of the leader (clients reading the
+                // metadata from different hosts see it change at nearly the same time).
+                broadcastAppend()
+            } else if nextIndex[from]! <= lastLogIndex {
+                sendAppend(to: from)
+            }
         } else {
             // Back off to just past the hint, but never below what is known to match and never
             // forward (a reordered old rejection must not skip entries). The hint is compared
@@ -389,19 +395,19 @@ public struct RaftNode: Sendable {
         }
     }
 
-    private mutating func advanceCommitIndex() {
-        guard role == .leader else { return }
+    /// Returns whether the commit index moved.
+    @discardableResult
+    private mutating func advanceCommitIndex() -> Bool {
+        guard role == .leader else { return false }
         var matches = matchIndex
         matches[id] = lastLogIndex
         let quorumMatch = quorumRule.highestIndexHeldByQuorum(matches)
         // Only entries of the current term commit by counting replicas (§5.4.2).
         if quorumMatch > commitIndex, term(at: quorumMatch) == currentTerm {
             setCommitIndex(quorumMatch)
-            // Tell the followers now rather than at the next heartbeat, so every host applies a
-            // committed entry within about one round trip of the leader (clients that read the
-            // metadata from different hosts see it change at nearly the same time).
-            broadcastAppend()
+            return true
         }
+        return false
     }
 
     // MARK: - Replication, follower side
