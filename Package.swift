@@ -34,7 +34,7 @@ let package = Package(
         .testTarget(name: "VoltModelTests", dependencies: ["VoltModel"]),
         .testTarget(name: "RebalancerTests", dependencies: ["Rebalancer", "VoltModel"]),
         .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "VoltModel"]),
-        .testTarget(name: "NodeTests", dependencies: ["Node", "VoltModel"]),
+        .testTarget(name: "NodeTests", dependencies: ["Node", "VoltModel", "Consensus", "Rebalancer"]),
         .testTarget(name: "VoltCLITests", dependencies: ["VoltCLI"]),
         .testTarget(name: "VoltWireTests", dependencies: ["VoltWire", "VoltModel"]),
         .testTarget(name: "VoltClientTests", dependencies: ["VoltClient", "VoltWire", "VoltModel", "VoltCLI"]),

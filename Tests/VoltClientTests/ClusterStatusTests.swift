@@ -16,6 +16,17 @@ import VoltModel
         #expect(Self.status.clusterState == "RUNNING")
     }
 
+    @Test func missingAndRejoiningHostsAreNotLive() {
+        var status = Self.status
+        status.hosts[1].state = "MISSING"
+        #expect((status.liveHosts, status.missingHosts) == (1, 1))
+        #expect(status.text.hasPrefix("Cluster RUNNING: 1 live host, 1 missing,"))
+        status.hosts[1].state = "REJOINING (1 of 2 partitions)"
+        #expect((status.liveHosts, status.missingHosts) == (1, 1))
+        status.hosts[1].state = "RUNNING"
+        #expect((status.liveHosts, status.missingHosts) == (2, 0))
+    }
+
     @Test func partitionsLeaveOutTheMultiPartitionInitiator() {
         #expect(Self.status.partitions == [
             .init(id: 0, leaderHost: 0, replicaHosts: [0, 1]),
@@ -40,7 +51,7 @@ import VoltModel
 
     @Test func textShowsThreeTables() {
         #expect(Self.status.text == """
-            Cluster RUNNING: 2 hosts, 2 partitions, 3 tables
+            Cluster RUNNING: 2 live hosts, 0 missing, 2 partitions, 3 tables
 
             HOST  HOSTNAME  ADDRESS   CLIENT PORT  ADMIN PORT  STATE    UPTIME
             ----  --------  --------  -----------  ----------  -------  -------------------
@@ -62,7 +73,7 @@ import VoltModel
 
     @Test func jsonKeysKeepTheirOrder() {
         let json = JSONWriter(style: .compact).render(Self.status.json)
-        #expect(json.hasPrefix(#"{"cluster":{"state":"RUNNING","version":null,"hosts":2,"partitions":2,"tables":3},"hosts":[{"id":0,"hostname":"node-a","address":"10.0.0.1","clientPort":21212,"adminPort":21211,"state":"RUNNING","uptime":"0 days 00:01:02.003"}"#))
+        #expect(json.hasPrefix(#"{"cluster":{"state":"RUNNING","version":null,"hosts":2,"liveHosts":2,"missingHosts":0,"partitions":2,"tables":3},"hosts":[{"id":0,"hostname":"node-a","address":"10.0.0.1","clientPort":21212,"adminPort":21211,"state":"RUNNING","uptime":"0 days 00:01:02.003"}"#))
         #expect(json.contains(#"{"name":"STORE","type":"TABLE","partitionColumn":"KEY","replicated":false,"rows":100,"partitions":2}"#))
         #expect(json.hasSuffix(#""warnings":[]}"#))
     }

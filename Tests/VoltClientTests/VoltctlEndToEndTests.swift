@@ -128,7 +128,7 @@ func voltctl(_ arguments: [String], stdin: String? = nil) throws -> Run {
         defer { server.stop() }
         let run = try voltctl(["status", "--servers", "127.0.0.1:\(server.port)"])
         #expect(run.status == 0)
-        #expect(run.out.hasPrefix("Cluster RUNNING: 2 hosts, 2 partitions, 3 tables\n"))
+        #expect(run.out.hasPrefix("Cluster RUNNING: 2 live hosts, 0 missing, 2 partitions, 3 tables\n"))
         #expect(run.out.contains("STORE      KEY              100           2\n"))
         #expect(run.out.hasSuffix("warning: @SystemCatalog COLUMNS failed: ERROR (GRACEFUL_FAILURE): not yet\n"))
         let json = try voltctl(["status", "--servers", "127.0.0.1:\(server.port)", "--json"])
