@@ -28,6 +28,7 @@ struct RejoinState {
     /// This host restarted and must rejoin before serving.
     var member: ClusterMember?
     var begun = false
+    var toldWaiting = false
     var lastProposalMillis: Int64 = 0
     var chunks: [PartitionID: [UInt8]] = [:]
     var catalogInstalled = false
@@ -62,7 +63,13 @@ extension ClusterNode {
         let action = rejoin.withLock { r -> MetadataCommand? in
             guard let member = r.member, !r.done, now - r.lastProposalMillis >= 1_000 else { return nil }
             r.lastProposalMillis = now
-            if !r.begun { return .rejoinBegin(member) }
+            if !r.begun {
+                if let other = state.rejoining, other != me, !r.toldWaiting {
+                    r.toldWaiting = true
+                    log("Waiting to rejoin: host \(other.rawValue) is rejoining, and hosts rejoin one at a time")
+                }
+                return .rejoinBegin(member)
+            }
             let slots = state.slots(of: me)
             // A leader that had not yet applied our rejoin ignored the request: ask again.
             for p in slots where r.chunks[p] == nil && !r.caughtUp.contains(p) && !r.loading.contains(p) {
