@@ -62,6 +62,7 @@ class Cluster:
         self.admin = [free_port() for _ in range(hosts)]
         self.internal = sorted(free_port() for _ in range(hosts))
         self.procs = [None] * hosts
+        self.work.mkdir(parents=True, exist_ok=True)
         (self.work / "deployment.xml").write_text(
             '<?xml version="1.0"?><deployment><cluster sitesperhost="2" kfactor="%d"/>'
             '<heartbeat timeout="%d"/></deployment>' % (kfactor, heartbeat_s))
@@ -84,7 +85,8 @@ class Cluster:
 
     def ready_count(self, i):
         try:
-            return (self.work / ("h%d.out" % i)).read_text(errors="replace").count(READY)
+            # The bare line is stdout's; the log copy has a timestamp in front.
+            return sum(1 for line in (self.work / ("h%d.out" % i)).read_text(errors="replace").splitlines() if line == READY)
         except FileNotFoundError:
             return 0
 
@@ -121,7 +123,7 @@ class Cluster:
 def bench_kv(voltctl, servers, seconds):
     out = subprocess.run([voltctl, "bench", "kv", "--servers", servers, "--duration", str(seconds), "--warmup", "2",
                           "--json"], check=True, capture_output=True, text=True).stdout
-    return json.loads(out)
+    return json.loads(out)["result"]
 
 
 def topology(fser):
@@ -151,7 +153,7 @@ def replication_cost(args, work):
         finally:
             c.stop()
         ops = [run["opsPerSecond"] for run in runs]
-        p99 = [run["latencyMicros"]["p99"] for run in runs]
+        p99 = [run["p99Micros"] for run in runs]
         results[label] = {"opsPerSecond": statistics.median(ops), "p99Micros": statistics.median(p99), "runs": ops}
     base, rep = results["1 host, K=0"], results["3 hosts, K=1"]
     results["throughputRatio"] = rep["opsPerSecond"] / base["opsPerSecond"]

@@ -130,17 +130,37 @@ public enum KVWireBenchmark {
                  + " (\(options.maxInFlightPerConnection) calls in flight per connection"
                  + (options.ratePerSecond.map { ", target \(Int($0)) ops/s" } ?? "") + ")")
         var run = PipelinedKVDriver.Report<Recorder>()
+        var lost: [PipelinedKVDriver.Report<Recorder>] = []
         let phase = PipelinedKVDriver.Phase(epochNanos: start, sendUntilNanos: end, measureFromNanos: warmupEnd,
                                             measureUntilNanos: end, ratePerConnection: rate)
+        // Leader affinity, as VoltDB's clients do: each connection sends only keys whose partition
+        // its host leads, so no call takes an extra hop. Without a usable topology (or when a host
+        // leads nothing) every connection draws from every key.
+        let affinity = leaderAffinity(control, servers: options.servers, keys: options.keys)
+        if affinity != nil { progress("routing each call to its partition leader's host (client affinity)") }
+        let perServer = options.connectionsPerServer
         for report in driver.run(phase, sockets: sockets,
-                                 work: (0..<connections).map {
-                                     .random(getRatio: options.getRatio, keyCount: options.keys,
-                                             seed: options.seed &+ UInt64($0 + 1) &* 0x9E37_79B9_7F4A_7C15)
+                                 work: (0..<connections).map { c -> PipelinedKVDriver.Work in
+                                     let seed = options.seed &+ UInt64(c + 1) &* 0x9E37_79B9_7F4A_7C15
+                                     if let keys = affinity?[c / perServer], !keys.isEmpty {
+                                         return .randomAmong(getRatio: options.getRatio, keys: keys, seed: seed)
+                                     }
+                                     return .random(getRatio: options.getRatio, keyCount: options.keys, seed: seed)
                                  },
                                  recording: Recorder.self) {
-            run.merge(report)
+            if report.error != nil { lost.append(report) }
+            var counted = report
+            counted.error = nil
+            run.merge(counted)
         }
-        if let error = run.error { throw KVWireBenchmarkError("the run failed: \(error)") }
+        // A host that fails mid-run (a failover under load) closes its connections; the run goes
+        // on over the others and says what was lost. Only losing every connection fails it.
+        if lost.count == connections { throw KVWireBenchmarkError("the run failed: \(lost[0].error ?? "every connection was lost")") }
+        if !lost.isEmpty {
+            let unanswered = lost.reduce(0) { $0 + $1.sent - $1.answered }
+            progress("\(lost.count) of \(connections) connections were lost during the run (\(lost[0].error ?? "")); "
+                     + "\(unanswered) calls in flight on them got no answer and are not counted")
+        }
 
         var countMillis: [Double] = []
         var rows = 0
@@ -159,6 +179,35 @@ public enum KVWireBenchmark {
                       latency: run.latency, loadSeconds: loadSeconds, rows: rows,
                       countMillisMedian: countMillis[countMillis.count / 2], countMillisMin: countMillis[0],
                       partitions: partitions, createdTable: created, firstFailure: run.firstFailure)
+    }
+
+    /// For each server (in order), the key indexes whose partition that server's host leads; nil
+    /// when the topology cannot be read or some server's host leads no partition.
+    static func leaderAffinity(_ control: VoltClientConnection, servers: [ServerAddress], keys: Int) -> [[Int]]? {
+        guard servers.count > 1,
+              let overview = try? control.call("@SystemInformation", [.string("OVERVIEW")]), overview.status == .success,
+              let topo = try? control.call("@Statistics", [.string("TOPO"), .integer(0)]), topo.status == .success,
+              topo.tables.count >= 2, let hosts = overview.tables.first else { return nil }
+        guard case .bytes(let blob)? = topo.tables[1].rows.first?.last, let ring = try? HashRing(configBlob: blob) else { return nil }
+        var hostOfPort: [Int: Int] = [:]
+        for row in hosts.rows where hosts.text(row, "KEY") == "CLIENTPORT" {
+            if case .integer(let id)? = row.first, let port = hosts.text(row, "VALUE").flatMap(Int.init) { hostOfPort[port] = Int(id) }
+        }
+        var leaderOf: [Int32: Int] = [:]
+        for row in topo.tables[0].rows {
+            guard case .integer(let p)? = row.first, case .string(let leader)? = row.last,
+                  let host = leader.split(separator: ":").first.flatMap({ Int($0) }) else { continue }
+            leaderOf[Int32(p)] = host
+        }
+        let serverHosts = servers.map { hostOfPort[$0.port] }
+        guard serverHosts.allSatisfy({ $0 != nil }) else { return nil }
+        var out = [[Int]](repeating: [], count: servers.count)
+        for k in 0..<keys {
+            let partition = ring.partition(forKey: .string(key(k)), type: .varchar)
+            guard let leader = leaderOf[partition.rawValue] else { return nil }
+            for (i, host) in serverHosts.enumerated() where host == leader { out[i].append(k) }
+        }
+        return out.contains(where: \.isEmpty) ? nil : out
     }
 
     // MARK: Control connection

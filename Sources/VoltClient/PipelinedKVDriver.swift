@@ -42,6 +42,8 @@ public struct PipelinedKVDriver: Sendable {
         case load(first: Int, stride: Int, keyCount: Int)
         /// Random GETs (a `getRatio` share) and PUTs of keys below `keyCount` until the phase's end.
         case random(getRatio: Double, keyCount: Int, seed: UInt64)
+        /// The same, drawn only from `keys` (the keys whose partition this connection's host leads).
+        case randomAmong(getRatio: Double, keys: [Int], seed: UInt64)
     }
 
     /// What one phase measures: calls sent at or after `measureFromNanos` and answered at or
@@ -160,6 +162,7 @@ public struct PipelinedKVDriver: Sendable {
         var nextLoadKey = 0
         var loadStride = 1
         var isLoad = false
+        var among: [Int] = []
         switch work {
         case let .load(first, stride, count):
             isLoad = true
@@ -170,6 +173,11 @@ public struct PipelinedKVDriver: Sendable {
             rng = SplitMix64(seed: seed)
             getRatio = ratio
             keyCount = count
+        case let .randomAmong(ratio, keys, seed):
+            precondition(!keys.isEmpty, "a connection with no keys to draw from")
+            rng = SplitMix64(seed: seed)
+            getRatio = ratio
+            among = keys
         }
         let start = MonotonicClock.nanos()
         var sent = 0
@@ -216,7 +224,7 @@ public struct PipelinedKVDriver: Sendable {
                     nextLoadKey += loadStride
                 } else {
                     isGet = Double(rng.next() >> 11) / Double(1 << 53) < getRatio
-                    key = Int(rng.next() % UInt64(keyCount))
+                    key = among.isEmpty ? Int(rng.next() % UInt64(keyCount)) : among[Int(rng.next() % UInt64(among.count))]
                 }
                 sequence &+= 1
                 encoder.append(isGet: isGet, key: key,
