@@ -51,13 +51,23 @@ public struct ClusterStatus: Sendable, Equatable {
         public var id: Int
         /// Host of the leader replica.
         public var leaderHost: Int?
-        /// Hosts of every replica, leader included, ascending.
+        /// Hosts of every live replica, leader included, ascending.
         public var replicaHosts: [Int]
+        /// Replicas the partition is short of (`@Statistics KSAFETY`); nil when unknown.
+        public var missingReplicas: Int?
+        /// Rows the partition holds (all its tables), from the leader's report; nil when unknown.
+        public var rows: Int64?
+        /// Memory of the partition's tables in KB, from the leader's report; nil when unknown.
+        public var memoryKB: Int64?
 
-        public init(id: Int, leaderHost: Int?, replicaHosts: [Int]) {
+        public init(id: Int, leaderHost: Int?, replicaHosts: [Int], missingReplicas: Int? = nil, rows: Int64? = nil,
+                    memoryKB: Int64? = nil) {
             self.id = id
             self.leaderHost = leaderHost
             self.replicaHosts = replicaHosts
+            self.missingReplicas = missingReplicas
+            self.rows = rows
+            self.memoryKB = memoryKB
         }
     }
 
@@ -95,7 +105,7 @@ public struct ClusterStatus: Sendable, Equatable {
 
     /// Builds the status from the system-procedure results; nil inputs are calls that failed.
     public static func build(overview: ResultTable, topology: ResultTable?, tableStatistics: ResultTable?,
-                             catalogTables: ResultTable?, catalogColumns: ResultTable?,
+                             catalogTables: ResultTable?, catalogColumns: ResultTable?, kSafety: ResultTable? = nil,
                              warnings: [String] = []) -> ClusterStatus {
         // Hosts.
         var properties: [Int: [String: String]] = [:]
@@ -123,6 +133,30 @@ public struct ClusterStatus: Sendable, Equatable {
                                             replicaHosts: Array(Set(replicas)).sorted()))
             }
             partitions.sort { $0.id < $1.id }
+        }
+        // Per partition: missing replicas, and the leader's rows and memory (the showtable view).
+        if let kSafety {
+            for row in kSafety.rows {
+                guard let id = kSafety.integer(row, "PARTITION_ID"), let missing = kSafety.integer(row, "MISSING_REPLICA"),
+                      let i = partitions.firstIndex(where: { $0.id == Int(id) }) else { continue }
+                partitions[i].missingReplicas = Int(missing)
+            }
+        }
+        if let tableStatistics {
+            var perReplica: [Int: [Int: (rows: Int64, kb: Int64)]] = [:]
+            for row in tableStatistics.rows {
+                guard let p = tableStatistics.integer(row, "PARTITION_ID"), let h = tableStatistics.integer(row, "HOST_ID") else { continue }
+                var figures = perReplica[Int(p), default: [:]][Int(h)] ?? (0, 0)
+                figures.rows += tableStatistics.integer(row, "TUPLE_COUNT") ?? 0
+                figures.kb += tableStatistics.integer(row, "TUPLE_ALLOCATED_MEMORY") ?? 0
+                perReplica[Int(p), default: [:]][Int(h)] = figures
+            }
+            for i in partitions.indices {
+                guard let replicas = perReplica[partitions[i].id] else { continue }
+                let figures = partitions[i].leaderHost.flatMap { replicas[$0] } ?? replicas[replicas.keys.min()!]!
+                partitions[i].rows = figures.rows
+                partitions[i].memoryKB = figures.kb
+            }
         }
 
         // Tables: which exist, and how each is partitioned.
@@ -214,9 +248,11 @@ public struct ClusterStatus: Sendable, Equatable {
                  h.adminPort.map(String.init) ?? "-", h.state ?? "-", h.uptime ?? "-"]
             })
         let partitionTable = TextTable(
-            columns: [.init("PARTITION", alignment: .right), .init("LEADER", alignment: .right), .init("REPLICAS", alignment: .left)],
+            columns: [.init("PARTITION", alignment: .right), .init("LEADER", alignment: .right), .init("REPLICAS", alignment: .left),
+                      .init("MISSING", alignment: .right), .init("ROWS", alignment: .right), .init("MEMORY KB", alignment: .right)],
             rows: partitions.map { p in
-                [String(p.id), p.leaderHost.map(String.init) ?? "-", p.replicaHosts.map(String.init).joined(separator: ", ")]
+                [String(p.id), p.leaderHost.map(String.init) ?? "-", p.replicaHosts.map(String.init).joined(separator: ", "),
+                 p.missingReplicas.map(String.init) ?? "-", p.rows.map { String($0) } ?? "-", p.memoryKB.map { String($0) } ?? "-"]
             })
         let tableTable = TextTable(
             columns: [.init("TABLE", alignment: .left), .init("PARTITIONED ON", alignment: .left),
@@ -252,7 +288,9 @@ public struct ClusterStatus: Sendable, Equatable {
                 ]
             }),
             "partitions": .array(partitions.map { p in
-                ["id": .int(p.id), "leaderHost": optional(p.leaderHost), "replicaHosts": .array(p.replicaHosts.map(JSONValue.int))]
+                ["id": .int(p.id), "leaderHost": optional(p.leaderHost), "replicaHosts": .array(p.replicaHosts.map(JSONValue.int)),
+                 "missingReplicas": optional(p.missingReplicas), "rows": p.rows.map { .int(Int($0)) } ?? .null,
+                 "memoryKB": p.memoryKB.map { .int(Int($0)) } ?? .null]
             }),
             "tables": .array(tables.map { t in
                 [

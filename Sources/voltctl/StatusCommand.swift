@@ -40,7 +40,7 @@ enum StatusCommand {
         defer { connection.close() }
         var warnings: [String] = []
 
-        func table(_ procedure: String, _ parameters: [WireParameter], required: Bool = false) throws -> ResultTable? {
+        func table(_ procedure: String, _ parameters: [WireParameter], required: Bool = false, quiet: Bool = false) throws -> ResultTable? {
             let label = ([procedure] + parameters.compactMap { p -> String? in
                 if case .value(.string(let s), _) = p { return s } else { return nil }
             }).joined(separator: " ")
@@ -54,6 +54,7 @@ enum StatusCommand {
                 let why = response.status == .success ? "returned no table"
                     : SQLResultFormatter.errorLine(statusCode: response.statusCode, message: response.statusString)
                 if required { throw RuntimeError("\(label) failed: \(why)") }
+                if quiet { return nil }
                 warnings.append("\(label) failed: \(why)")
                 return nil
             }
@@ -65,8 +66,11 @@ enum StatusCommand {
         let statistics = try table("@Statistics", [.string("TABLE"), .integer(0)])
         let catalogTables = try table("@SystemCatalog", [.string("TABLES")])
         let catalogColumns = try table("@SystemCatalog", [.string("COLUMNS")])
+        // Older servers lack KSAFETY; the MISSING column then shows "-" without a warning.
+        let kSafety = try table("@Statistics", [.string("KSAFETY"), .integer(0)], quiet: true)
         let status = ClusterStatus.build(overview: overview, topology: topology, tableStatistics: statistics,
-                                         catalogTables: catalogTables, catalogColumns: catalogColumns, warnings: warnings)
+                                         catalogTables: catalogTables, catalogColumns: catalogColumns, kSafety: kSafety,
+                                         warnings: warnings)
         return arguments.flag("json") ? JSONWriter(style: .pretty).render(status.json) : status.text
     }
 }

@@ -16,6 +16,17 @@ import VoltModel
         #expect(Self.status.clusterState == "RUNNING")
     }
 
+    @Test func partitionsCarryTheLeadersRowsAndTheMissingReplicas() {
+        let kSafety = ResultTable(columns: [.init("PARTITION_ID", .integer), .init("MISSING_REPLICA", .integer)],
+                                  rows: [[.integer(0), .integer(1)], [.integer(1), .integer(0)]])
+        let status = ClusterStatus.build(
+            overview: Canned.overview, topology: Canned.topology, tableStatistics: Canned.tableStatistics,
+            catalogTables: Canned.catalogTables, catalogColumns: Canned.catalogColumns, kSafety: kSafety)
+        // Leader of 0 is host 0: STORE 40 + REGIONS 5; leader of 1 is host 1: STORE 60 + REGIONS 5.
+        #expect(status.partitions.map(\.rows) == [45, 65])
+        #expect(status.partitions.map(\.missingReplicas) == [1, 0])
+    }
+
     @Test func missingAndRejoiningHostsAreNotLive() {
         var status = Self.status
         status.hosts[1].state = "MISSING"
@@ -29,8 +40,8 @@ import VoltModel
 
     @Test func partitionsLeaveOutTheMultiPartitionInitiator() {
         #expect(Self.status.partitions == [
-            .init(id: 0, leaderHost: 0, replicaHosts: [0, 1]),
-            .init(id: 1, leaderHost: 1, replicaHosts: [0, 1]),
+            .init(id: 0, leaderHost: 0, replicaHosts: [0, 1], rows: 45, memoryKB: 0),
+            .init(id: 1, leaderHost: 1, replicaHosts: [0, 1], rows: 65, memoryKB: 0),
         ])
     }
 
@@ -58,10 +69,10 @@ import VoltModel
                0  node-a    10.0.0.1        21212       21211  RUNNING  0 days 00:01:02.003
                1  node-b    10.0.0.2        21212       21211  RUNNING  0 days 00:01:01.000
 
-            PARTITION  LEADER  REPLICAS
-            ---------  ------  --------
-                    0       0  0, 1
-                    1       1  0, 1
+            PARTITION  LEADER  REPLICAS  MISSING  ROWS  MEMORY KB
+            ---------  ------  --------  -------  ----  ---------
+                    0       0  0, 1            -    45          0
+                    1       1  0, 1            -    65          0
 
             TABLE      PARTITIONED ON  ROWS  PARTITIONS
             ---------  --------------  ----  ----------

@@ -49,9 +49,20 @@ struct MultiState {
 
 extension ClusterNode {
     /// Coordinator: queue the call, start it if nothing runs.
-    func coordinateMulti(_ invocation: Invocation, reply: @escaping @Sendable (InvocationResult) -> Void) {
+    func coordinateMulti(_ invocation: Invocation, reply clientReply: @escaping @Sendable (InvocationResult) -> Void) {
+        // A schema change that committed everywhere is recorded in the metadata log, so the
+        // catalog's history is part of the replicated cluster state.
+        var reply = clientReply
+        if let ddl = Self.schemaChange(invocation) {
+            let engine = self.engine
+            reply = { [weak self] result in
+                if result.succeeded { self?.propose(.schema(version: engine.catalog.version, ddl: ddl)) }
+                clientReply(result)
+            }
+        }
+        let queued = reply
         let start = multi.withLock { m -> Bool in
-            m.queue.append((invocation, reply))
+            m.queue.append((invocation, queued))
             return m.active == nil
         }
         if start { startNextMulti() }
@@ -72,6 +83,13 @@ extension ClusterNode {
             mesh.send(.mpBegin(transactionID: context.transactionID, timestampMicros: context.timestampMicros, invocation: bytes), to: host)
         }
         multiBegin(context, bytes)
+    }
+
+    /// The DDL text of an `@AdHoc` call made only of schema statements, else nil.
+    static func schemaChange(_ invocation: Invocation) -> String? {
+        guard invocation.procedure.lowercased() == "@adhoc", let sql = Host.stringParameter(invocation.parameters, 0) else { return nil }
+        let statements = SQLScript.split(sql)
+        return !statements.isEmpty && statements.allSatisfy(SQLScript.isDDL) ? sql : nil
     }
 
     /// Any host: sequence the transaction into every partition this host leads.
