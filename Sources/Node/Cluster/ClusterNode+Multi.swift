@@ -104,13 +104,9 @@ extension ClusterNode {
         let state = self.state
         for partition in state.partitions where partition.leader == me {
             guard let stream = streams[Int(partition.id.rawValue)] else { continue }
-            stream.state.withLock { s in
-                guard !s.seenMulti.contains(txn) else { return }
-                s.lastSeq += 1
-                let frame = PeerMessage.replicate(partition: partition.id, seq: s.lastSeq, transactionID: txn,
-                                                  timestampMicros: context.timestampMicros, record: .multi(bytes)).encodeFrame()
-                for host in Set(partition.live.filter { $0 != me }).union(s.rejoiners).sorted() { mesh.send(frame: frame, to: host) }
-                run(partition.id, seq: s.lastSeq, context: context, record: .multi(bytes), leader: me, seen: &s.seenMulti)
+            step(stream) { s in
+                guard s.core.isLeader else { return [] }
+                return s.core.submit(call: nil, record: .multi(bytes), transactionID: txn, timestampMicros: context.timestampMicros)
             }
         }
     }

@@ -60,6 +60,7 @@ extension ClusterNode {
 
     func rejoinTick(_ state: ClusterState) {
         let now = Host.monotonicMillis()
+        var remind: [PartitionID] = []
         let action = rejoin.withLock { r -> MetadataCommand? in
             guard let member = r.member, !r.done, now - r.lastProposalMillis >= 1_000 else { return nil }
             r.lastProposalMillis = now
@@ -75,12 +76,12 @@ extension ClusterNode {
             for p in slots where r.chunks[p] == nil && !r.caughtUp.contains(p) && !r.loading.contains(p) {
                 if let leader = state.partition(p)?.leader { mesh.send(.rejoinRequest(partition: p), to: leader) }
             }
-            for p in slots where r.caughtUp.contains(p) && !(state.partition(p)?.live.contains(me) ?? false) {
-                return .replicaReady(me, p)
-            }
+            // Each leader proposes its replica live once it is caught up; remind it where we stand.
+            remind = slots.filter { r.caughtUp.contains($0) && !(state.partition($0)?.live.contains(me) ?? false) }
             if slots.allSatisfy({ state.partition($0)?.live.contains(me) ?? false }) { return .rejoinEnd(me) }
             return nil
         }
+        for p in remind { tellLeaderLoaded(p, state) }
         if let action { propose(action) }
     }
 
@@ -95,7 +96,7 @@ extension ClusterNode {
         guard first else { return }
         log("Rejoining: receiving \(state.slots(of: me).count) partition replicas from their leaders")
         for p in state.slots(of: me) {
-            streams[Int(p.rawValue)]?.state.withLock { $0.buffered = [] }
+            streams[Int(p.rawValue)]?.state.withLock { $0.core.startBuffering() }
             if let leader = state.partition(p)?.leader { mesh.send(.rejoinRequest(partition: p), to: leader) }
         }
     }
@@ -114,20 +115,10 @@ extension ClusterNode {
             log("Ignoring a rejoin request for partition \(p.rawValue) from host \(host.rawValue)")
             return
         }
-        stream.state.withLock { s in
-            guard s.rejoiners.insert(host).inserted else { return }   // a repeated request: already streaming
-            let startSeq = s.lastSeq
-            _ = engine.onSite(p) { [self] store, catalog in
-                let payload = Self.snapshot(store)
-                let ddl = catalog.ddlHistory
-                let thread = Thread { [self] in streamSnapshot(p, to: host, startSeq: startSeq, ddl: ddl, payload: payload) }
-                thread.name = "rejoin-stream-\(p.rawValue)"
-                thread.start()
-            }
-        }
+        step(stream) { $0.core.rejoinRequested(by: host) }
     }
 
-    private func streamSnapshot(_ p: PartitionID, to host: HostID, startSeq: Int64, ddl: [String], payload: [UInt8]) {
+    func streamSnapshot(_ p: PartitionID, to host: HostID, startSeq: Int64, ddl: [String], payload: [UInt8]) {
         let started = Host.monotonicNanos()
         var offset = 0
         repeat {
@@ -207,7 +198,8 @@ extension ClusterNode {
             return
         }
         guard let stream = streams[Int(p.rawValue)] else { return }
-        stream.state.withLock { s in
+        step(stream) { s in
+            // The load is queued on the site before the buffered entries, so they run on top of it.
             let loaded = engine.onSite(p) { [self] store, _ in
                 for (name, table) in tables {
                     guard let target = store.table(named: name) else { continue }
@@ -216,24 +208,21 @@ extension ClusterNode {
                     }
                 }
             }
-            guard loaded else { return }
-            s.lastSeq = startSeq
-            for record in s.buffered ?? [] where record.seq > s.lastSeq {
-                guard record.seq == s.lastSeq + 1 else {
-                    die("rejoin: partition \(p.rawValue) buffered records jump from \(s.lastSeq) to \(record.seq)")
-                    return
-                }
-                s.lastSeq = record.seq
-                run(p, seq: record.seq, context: record.context, record: record.record, leader: record.from, seen: &s.seenMulti)
-            }
-            s.buffered = nil
+            return loaded ? s.core.snapshotLoaded(startSeq: startSeq) : []
         }
         rejoin.withLock { r in
             r.caughtUp.insert(p)
             r.lastProposalMillis = 0
         }
         log("Rejoin: partition \(p.rawValue) loaded (\(tables.reduce(0) { $0 + $1.1.rows.count }) rows) and caught up")
-        propose(.replicaReady(me, p))
+        tellLeaderLoaded(p, state)
+    }
+
+    /// Tells `p`'s leader this host has loaded it and run everything up to its last entry.
+    private func tellLeaderLoaded(_ p: PartitionID, _ state: ClusterState) {
+        guard let leader = state.partition(p)?.leader, let stream = streams[Int(p.rawValue)] else { return }
+        let seq = stream.state.withLock { $0.core.lastSeq }
+        mesh.send(.rejoinLoaded(partition: p, lastSeq: seq), to: leader)
     }
 
     static func decodeSnapshot(_ bytes: [UInt8]) throws(WireError) -> [(String, ResultTable)] {

@@ -1,182 +1,203 @@
-// Replication of one partition by deterministic re-execution (DESIGN.md §4).
+// The shell of partition replication: one `PartitionStreamCore` (PartitionStreamCore.swift, which
+// explains the protocol) per partition this host holds, fed from client calls, mesh messages,
+// local completions and metadata changes.
 //
-// The leader of a partition orders its calls: under the partition's lock it takes the next
-// sequence number, stamps the transaction id and timestamp, sends `replicate` to every other live
-// replica (and to a rejoining host, which buffers), and queues the call on its own site, so the
-// site order and the stream order are the same. It answers the client once its own site has run
-// the call and every replica it was sent to has acknowledged it, or has been declared failed.
-// Reads go through the stream too: a leader cut off from its replicas cannot answer anything, so
-// a stale leader never serves stale data.
-//
-// A replica runs the records in sequence order, exactly as received (the mesh connection from the
-// leader is FIFO), and acknowledges each with its status and determinism hash; the leader compares
-// them with its own and logs a mismatch loudly. A record that skips a sequence number means the
-// stream lost something: the replica cannot vouch for its copy any more and stops the host.
-//
-// On failover the promoted replica continues the sequence from the last record it received; with
-// K=1 it is the only survivor, so there is nothing to reconcile. Not handled yet: with K >= 2, a
-// record the old leader sent to one surviving replica but not to another is not re-sent by the new
-// leader (VoltDB's repair step); the replicas could diverge on that record.
+// Ordering. Actions that must keep the stream's order (sending entries, queuing a run on the
+// site, queuing a snapshot on the site) are carried out while the partition's lock is held, so
+// two calls numbered 7 and 8 reach the site and every replica as 7 then 8. Everything that does
+// not need the order (answering clients, stopping the host) runs after the lock is released.
 
+import Dispatch
+import Foundation
 import Synchronization
 import VoltModel
 import VoltWire
 
 final class PartitionStream: Sendable {
-    struct Pending {
-        var awaiting: Set<HostID>
-        var local: InvocationResult?
-        var reply: @Sendable (InvocationResult) -> Void
-        var mismatch: String?
-    }
-
     struct State {
-        /// The last sequence number issued (leader) or received (replica).
-        var lastSeq: Int64 = 0
-        var pending: [Int64: Pending] = [:]
-        /// Leader: hosts that receive this partition's records while they rejoin (not awaited).
-        var rejoiners: Set<HostID> = []
-        /// Multi-partition transactions already sequenced into this stream.
-        var seenMulti: Set<Int64> = []
-        /// Replica while rejoining: records held until the snapshot is loaded.
-        var buffered: [(seq: Int64, context: ExecutionContext, record: StreamRecord, from: HostID)]?
+        var core: PartitionStreamCore
+        var nextCall: Int64 = 1
+        var replies: [Int64: @Sendable (InvocationResult) -> Void] = [:]
+        /// The leader's own result of each numbered call, until the client is answered.
+        var results: [Int64: InvocationResult] = [:]
+        /// When this leader last proposed a caught-up rejoiner live (monotonic ms), to pace it.
+        var lastCaughtUpProposal: [HostID: Int64] = [:]
     }
 
     let partition: PartitionID
-    let state = Mutex(State())
+    let state: Mutex<State>
 
-    init(partition: PartitionID) { self.partition = partition }
+    init(partition: PartitionID, me: HostID, restarted: Bool) {
+        self.partition = partition
+        state = Mutex(State(core: PartitionStreamCore(partition: partition, me: me, restarted: restarted)))
+    }
 }
 
 extension ClusterNode {
-    static func transactionID(_ partition: PartitionID, _ seq: Int64) -> Int64 {
-        Int64(partition.rawValue) << 44 | seq
-    }
+    /// Marks, per thread, that a stream step is running (its lock is held).
+    static let inStepKey = "volt.partition-stream.step"
 
-    /// This host leads `p`: sequence, replicate, run.
+    /// This host leads `p`: number the call, replicate it, run it.
     func lead(_ p: PartitionID, _ invocation: Invocation, reply: @escaping @Sendable (InvocationResult) -> Void) {
         guard let stream = streams[Int(p.rawValue)] else {
             reply(InvocationResult(status: .unexpectedFailure, statusString: "\(p) has no replica on this host"))
             return
         }
         let bytes = Self.encode(invocation)
-        let live = state.partition(p)?.live ?? []
-        stream.state.withLock { s in
-            s.lastSeq += 1
-            let seq = s.lastSeq
-            let context = ExecutionContext(transactionID: Self.transactionID(p, seq), timestampMicros: Engine.wallClockMicros())
-            let awaited = Set(live.filter { $0 != me })
-            s.pending[seq] = PartitionStream.Pending(awaiting: awaited, local: nil, reply: reply)
-            let frame = PeerMessage.replicate(partition: p, seq: seq, transactionID: context.transactionID,
-                                              timestampMicros: context.timestampMicros, record: .call(bytes)).encodeFrame()
-            for host in awaited.union(s.rejoiners).sorted() {
-                if !mesh.send(frame: frame, to: host) {
-                    // Unreachable: the failure detector will declare it failed, which releases the wait.
-                    log("Replica host \(host.rawValue) of partition \(p.rawValue) is unreachable; waiting for the failure detector")
-                }
-            }
-            services.executeCall(invocation, options: CallOptions(context: context)) { [self] result in
-                localDone(stream, seq, result)
+        step(stream) { s in
+            guard s.core.isLeader else { return nil }
+            let call = s.nextCall
+            s.nextCall += 1
+            s.replies[call] = reply
+            return s.core.submit(call: call, record: .call(bytes), transactionID: nil, timestampMicros: Engine.wallClockMicros())
+        } otherwise: {
+            // The leadership moved between routing and numbering: route again, unless the applied
+            // state still names this host (the stream learns a change a moment after the state).
+            if state.partition(p)?.leader == me {
+                reply(InvocationResult(status: .serverUnavailable, statusString: "the leadership of partition \(p.rawValue) is moving; retry"))
+            } else {
+                submit(invocation, target: .partition(p), reply: reply)
             }
         }
     }
 
-    private func localDone(_ stream: PartitionStream, _ seq: Int64, _ result: InvocationResult) {
-        let done = stream.state.withLock { s -> (Pending: PartitionStream.Pending, InvocationResult)? in
-            guard var pending = s.pending[seq] else { return nil }
-            pending.local = result
-            if pending.awaiting.isEmpty {
-                s.pending[seq] = nil
-                return (pending, result)
-            }
-            s.pending[seq] = pending
-            return nil
+    /// Feeds one input to `stream`'s core under its lock, carries out the ordered actions there and
+    /// the rest after. `input` returns nil to refuse (then `otherwise` runs, outside the lock).
+    func step(_ stream: PartitionStream, _ input: (inout PartitionStream.State) -> [PartitionStreamCore.Action]?,
+              otherwise: () -> Void = {}) {
+        let thread = Thread.current.threadDictionary
+        thread[Self.inStepKey] = ((thread[Self.inStepKey] as? Int) ?? 0) + 1
+        defer { thread[Self.inStepKey] = ((thread[Self.inStepKey] as? Int) ?? 1) - 1 }
+        var deferred: [() -> Void] = []
+        let accepted = stream.state.withLock { s -> Bool in
+            guard let actions = input(&s) else { return false }
+            for action in actions { perform(action, stream, &s, deferred: &deferred) }
+            return true
         }
-        if let (pending, result) = done { pending.reply(result) }
+        if !accepted { otherwise() }
+        for work in deferred { work() }
+    }
+
+    private func perform(_ action: PartitionStreamCore.Action, _ stream: PartitionStream, _ s: inout PartitionStream.State,
+                         deferred: inout [() -> Void]) {
+        let p = stream.partition
+        switch action {
+        case .send(let host, let entry):
+            if !mesh.send(.replicate(partition: p, seq: entry.seq, transactionID: entry.transactionID,
+                                     timestampMicros: entry.timestampMicros, record: entry.record), to: host) {
+                // Unreachable: the failure detector will declare it failed, which releases the wait.
+                log("Replica host \(host.rawValue) of partition \(p.rawValue) is unreachable; waiting for the failure detector")
+            }
+        case .execute(let entry, let report):
+            execute(entry, on: stream, report: report)
+        case .reply(let call, let seq):
+            if let reply = s.replies.removeValue(forKey: call), let result = s.results.removeValue(forKey: seq) {
+                deferred.append { reply(result) }
+            }
+        case .repairQuery(let host, let after):
+            mesh.send(.repairQuery(partition: p, after: after), to: host)
+        case .repairAnswer(let host, let lastSeq, let entries):
+            mesh.send(.repairAnswer(partition: p, lastSeq: lastSeq, entries: entries), to: host)
+        case .snapshot(let host, let startSeq):
+            // Queued behind every entry numbered so far: a consistent cut at `startSeq`.
+            _ = engine.onSite(p) { [self] store, catalog in
+                let payload = Self.snapshot(store)
+                let ddl = catalog.ddlHistory
+                let thread = Thread { [self] in streamSnapshot(p, to: host, startSeq: startSeq, ddl: ddl, payload: payload) }
+                thread.name = "rejoin-stream-\(p.rawValue)"
+                thread.start()
+            }
+        case .replicaCaughtUp(let host):
+            if s.lastCaughtUpProposal[host].map({ Host.monotonicMillis() - $0 >= 500 }) ?? true {
+                s.lastCaughtUpProposal[host] = Host.monotonicMillis()
+                deferred.append { [self] in propose(.replicaReady(host, p)) }
+            }
+        case .mismatch(let text):
+            log("DETERMINISM MISMATCH: \(text)")
+        case .fatal(let text):
+            deferred.append { [self] in die(text) }
+        }
+    }
+
+    /// Queues an entry on this host's site (called under the stream's lock).
+    private func execute(_ entry: StreamEntry, on stream: PartitionStream, report: PartitionStreamCore.Report) {
+        let p = stream.partition
+        let context = ExecutionContext(transactionID: entry.transactionID, timestampMicros: entry.timestampMicros)
+        switch entry.record {
+        case .multi(let bytes):
+            multiArrived(p, context: context, invocation: bytes)
+        case .call(let bytes):
+            guard let invocation = try? Invocation.decode(bytes) else {
+                preconditionFailure("partition \(p.rawValue) entry \(entry.seq) does not decode")
+            }
+            let seq = entry.seq
+            services.executeCall(invocation, options: CallOptions(context: context)) { [self] result in
+                let outcome = StreamOutcome(status: result.status.rawValue, hash: result.determinismHash)
+                switch report {
+                case .leader:
+                    let done: @Sendable () -> Void = { [self] in
+                        step(stream) { s in
+                            s.results[seq] = result
+                            return s.core.localDone(seq: seq, outcome)
+                        }
+                    }
+                    // A call the engine refuses at once (shutdown, wrong arity) completes on this
+                    // thread, inside the step that queued it, whose lock is held.
+                    if ((Thread.current.threadDictionary[Self.inStepKey] as? Int) ?? 0) > 0 {
+                        DispatchQueue.global().async(execute: done)
+                    } else {
+                        done()
+                    }
+                case .ackTo(let leader):
+                    mesh.send(.ack(partition: p, seq: seq, status: outcome.status, hash: outcome.hash), to: leader)
+                case .none:
+                    break
+                }
+            }
+        }
     }
 
     func acknowledged(_ p: PartitionID, seq: Int64, status: Int8, hash: UInt64, from peer: HostID) {
         guard let stream = streams[Int(p.rawValue)] else { return }
-        let done = stream.state.withLock { s -> (PartitionStream.Pending, InvocationResult)? in
-            guard var pending = s.pending[seq], pending.awaiting.remove(peer) != nil else { return nil }
-            if let local = pending.local, local.determinismHash != hash || local.status.rawValue != status {
-                log("DETERMINISM MISMATCH on partition \(p.rawValue), sequence \(seq): this leader got status "
-                    + "\(local.status.rawValue) hash \(String(local.determinismHash, radix: 16)), host \(peer.rawValue) got "
-                    + "status \(status) hash \(String(hash, radix: 16)); the replicas have diverged")
-            }
-            if pending.awaiting.isEmpty, let local = pending.local {
-                s.pending[seq] = nil
-                return (pending, local)
-            }
-            s.pending[seq] = pending
-            return nil
-        }
-        if let (pending, result) = done { pending.reply(result) }
+        step(stream) { $0.core.acked(from: peer, seq: seq, StreamOutcome(status: status, hash: hash)) }
     }
 
-    /// After a failure: stop waiting for acknowledgements from hosts that are no longer live replicas.
-    func releaseAcknowledgements(_ state: ClusterState) {
-        for stream in streams.compactMap({ $0 }) {
-            let live = Set(state.partition(stream.partition)?.live ?? [])
-            let done = stream.state.withLock { s -> [(PartitionStream.Pending, InvocationResult)] in
-                s.rejoiners = s.rejoiners.filter { state.member($0)?.state == .rejoining }
-                var out: [(PartitionStream.Pending, InvocationResult)] = []
-                for seq in s.pending.keys.sorted() {
-                    var pending = s.pending[seq]!
-                    pending.awaiting = pending.awaiting.intersection(live)
-                    if pending.awaiting.isEmpty, let local = pending.local {
-                        s.pending[seq] = nil
-                        out.append((pending, local))
-                    } else {
-                        s.pending[seq] = pending
-                    }
-                }
-                return out
-            }
-            for (pending, result) in done { pending.reply(result) }
-        }
-    }
-
-    /// A record of `p`'s stream from its leader.
+    /// An entry of `p`'s stream from its leader.
     func replicated(_ p: PartitionID, seq: Int64, context: ExecutionContext, record: StreamRecord, from peer: HostID) {
         guard let stream = streams[Int(p.rawValue)] else {
-            log("Dropping a record of partition \(p.rawValue) from host \(peer.rawValue): this host holds no replica of it")
+            log("Dropping an entry of partition \(p.rawValue) from host \(peer.rawValue): this host holds no replica of it")
             return
         }
         if state.member(peer)?.state == .failed {
-            log("Dropping a record of partition \(p.rawValue) from host \(peer.rawValue), which was declared failed")
+            log("Dropping an entry of partition \(p.rawValue) from host \(peer.rawValue), which was declared failed")
             return
         }
-        stream.state.withLock { s in
-            if s.buffered != nil {
-                s.buffered!.append((seq, context, record, peer))
-                return
-            }
-            guard seq > s.lastSeq else { return }   // a duplicate (re-sent after a failover)
-            guard seq == s.lastSeq + 1 else {
-                die("the replication stream of partition \(p.rawValue) from host \(peer.rawValue) skipped from sequence "
-                    + "\(s.lastSeq) to \(seq); this replica is no longer complete")
-                return
-            }
-            s.lastSeq = seq
-            run(p, seq: seq, context: context, record: record, leader: peer, seen: &s.seenMulti)
+        let entry = StreamEntry(seq: seq, transactionID: context.transactionID, timestampMicros: context.timestampMicros, record: record)
+        step(stream) { $0.core.received(entry, from: peer) }
+    }
+
+    /// The applied metadata changed: every stream learns its leader and live replicas.
+    func updateStreams(_ state: ClusterState) {
+        let rejoining = Set(state.members.filter { $0.state == .rejoining }.map(\.id))
+        for stream in streams.compactMap({ $0 }) {
+            guard let p = state.partition(stream.partition) else { continue }
+            step(stream) { $0.core.membership(leader: p.leader, live: p.live, rejoining: rejoining) }
         }
     }
 
-    /// Runs one stream record on this host (called under the stream's lock, so records queue on
-    /// the site in stream order).
-    func run(_ p: PartitionID, seq: Int64, context: ExecutionContext, record: StreamRecord, leader: HostID, seen: inout Set<Int64>) {
-        switch record {
-        case .call(let bytes):
-            guard let invocation = try? Invocation.decode(bytes) else {
-                preconditionFailure("partition \(p.rawValue) record \(seq) from host \(leader.rawValue) does not decode")
-            }
-            services.executeCall(invocation, options: CallOptions(context: context)) { [mesh] result in
-                mesh.send(.ack(partition: p, seq: seq, status: result.status.rawValue, hash: result.determinismHash), to: leader)
-            }
-        case .multi(let bytes):
-            seen.insert(context.transactionID)
-            multiArrived(p, context: context, invocation: bytes)
-        }
+    /// Leader: a rejoining host has loaded `p` and run everything up to `lastSeq`.
+    func rejoinLoaded(_ p: PartitionID, lastSeq: Int64, by peer: HostID) {
+        guard let stream = streams[Int(p.rawValue)] else { return }
+        step(stream) { $0.core.rejoinerLoaded(peer, lastSeq: lastSeq) }
+    }
+
+    func repairQueried(_ p: PartitionID, after: Int64, by peer: HostID) {
+        guard let stream = streams[Int(p.rawValue)] else { return }
+        step(stream) { $0.core.repairQueried(by: peer, after: after) }
+    }
+
+    func repairAnswered(_ p: PartitionID, lastSeq: Int64, entries: [StreamEntry], by peer: HostID) {
+        guard let stream = streams[Int(p.rawValue)] else { return }
+        step(stream) { $0.core.repairAnswered(by: peer, lastSeq: lastSeq, entries: entries) }
     }
 }

@@ -64,7 +64,7 @@ public final class ClusterNode: Sendable {
     private let quorumSince = Atomic<Int64>(0)
 
     init(me: HostID, incarnation: UInt64, engine: Engine, mesh: Mesh, state: ClusterState, heartbeatTimeoutMillis: Int,
-         services: ClusterHostServices) {
+         restarted: Bool, services: ClusterHostServices) {
         self.me = me
         self.incarnation = incarnation
         self.engine = engine
@@ -73,7 +73,7 @@ public final class ClusterNode: Sendable {
         self.services = services
         current = Mutex(state)
         var streams = [PartitionStream?](repeating: nil, count: state.partitionCount)
-        for p in state.slots(of: me) { streams[Int(p.rawValue)] = PartitionStream(partition: p) }
+        for p in state.slots(of: me) { streams[Int(p.rawValue)] = PartitionStream(partition: p, me: me, restarted: restarted) }
         self.streams = streams
         quorumSince.store(Host.monotonicMillis(), ordering: .relaxed)
     }
@@ -87,6 +87,7 @@ public final class ClusterNode: Sendable {
     /// Starts the mesh (heartbeats, dialing) once the metadata log is attached.
     func start() {
         let state = self.state
+        updateStreams(state)   // the bootstrap layout's leaders, before any command is applied
         var peers: [HostID: Mesh.Peer] = [:]
         for m in state.members where m.id != me {
             if let peer = Self.endpoint(m.internalEndpoint) { peers[m.id] = peer }
@@ -128,6 +129,9 @@ public final class ClusterNode: Sendable {
         case .rejoinRequest(let p): rejoinRequested(p, by: peer)
         case .rejoinChunk(let p, let seq, let ddl, let payload, let last):
             rejoinChunkReceived(p, startSeq: seq, ddl: ddl, payload: payload, last: last, from: peer)
+        case .repairQuery(let p, let after): repairQueried(p, after: after, by: peer)
+        case .rejoinLoaded(let p, let lastSeq): rejoinLoaded(p, lastSeq: lastSeq, by: peer)
+        case .repairAnswer(let p, let lastSeq, let entries): repairAnswered(p, lastSeq: lastSeq, entries: entries, by: peer)
         case .statsRequest(let id, let selector):
             DispatchQueue.global().async { [self] in
                 let table = services.localStatistics(selector) ?? ResultTable(columns: [])
@@ -212,6 +216,7 @@ public final class ClusterNode: Sendable {
             die("the cluster stopped: \(reason)")
             return
         }
+        updateStreams(state)
         services.clusterStateChanged(state)
     }
 
@@ -225,10 +230,9 @@ public final class ClusterNode: Sendable {
         }
     }
 
-    /// Everything that follows a host's failure on this host.
+    /// Everything that follows a host's failure on this host (the streams learn it with every state).
     private func hostFailed(_ host: HostID, state: ClusterState) {
         failForwards(to: host)
-        releaseAcknowledgements(state)
         multiHostFailed(host, state: state)
     }
 

@@ -57,6 +57,11 @@ public enum PeerMessage: Sendable, Equatable {
     /// A host asks the others for their rows of a statistics selector (TABLE, MEMORY).
     case statsRequest(requestID: Int64, selector: String)
     case statsReply(requestID: Int64, table: ResultTable)
+    /// A newly promoted leader asks a replica for the entries it holds after `after`.
+    case repairQuery(partition: PartitionID, after: Int64)
+    case repairAnswer(partition: PartitionID, lastSeq: Int64, entries: [StreamEntry])
+    /// A rejoining host has loaded its snapshot of the partition and run everything up to `lastSeq`.
+    case rejoinLoaded(partition: PartitionID, lastSeq: Int64)
 }
 
 /// One partition's fragment result in a multi-partition exchange round.
@@ -169,6 +174,19 @@ extension PeerMessage {
             w.writeUInt8(18); w.writeInt64(id); w.writeString(selector)
         case .statsReply(let id, let table):
             w.writeUInt8(19); w.writeInt64(id); table.encodeExact(into: &w)
+        case .repairQuery(let p, let after):
+            w.writeUInt8(20); w.writeInt32(p.rawValue); w.writeInt64(after)
+        case .rejoinLoaded(let p, let lastSeq):
+            w.writeUInt8(22); w.writeInt32(p.rawValue); w.writeInt64(lastSeq)
+        case .repairAnswer(let p, let lastSeq, let entries):
+            w.writeUInt8(21); w.writeInt32(p.rawValue); w.writeInt64(lastSeq); w.writeInt32(Int32(entries.count))
+            for e in entries {
+                w.writeInt64(e.seq); w.writeInt64(e.transactionID); w.writeInt64(e.timestampMicros)
+                switch e.record {
+                case .call(let b): w.writeUInt8(0); w.writeBytes(b)
+                case .multi(let b): w.writeUInt8(1); w.writeBytes(b)
+                }
+            }
         }
     }
 
@@ -233,6 +251,19 @@ extension PeerMessage {
                                    last: try r.readUInt8("last") == 1)
         case 18: message = .statsRequest(requestID: try r.readInt64("request"), selector: try r.readNonNullString("selector"))
         case 19: message = .statsReply(requestID: try r.readInt64("request"), table: try ResultTable.decodeExact(from: &r))
+        case 20: message = .repairQuery(partition: PartitionID(try r.readInt32("partition")), after: try r.readInt64("after"))
+        case 22: message = .rejoinLoaded(partition: PartitionID(try r.readInt32("partition")), lastSeq: try r.readInt64("last seq"))
+        case 21:
+            let p = PartitionID(try r.readInt32("partition")), last = try r.readInt64("last seq"), n = try r.readInt32("entries")
+            guard n >= 0, Int(n) <= r.remaining else { throw WireError.invalidValue("entry count", "\(n)") }
+            var entries: [StreamEntry] = []
+            for _ in 0..<n {
+                let seq = try r.readInt64("seq"), txn = try r.readInt64("txn"), ts = try r.readInt64("timestamp")
+                let kind = try r.readUInt8("record kind"), bytes = try r.readBytes("record") ?? []
+                guard kind <= 1 else { throw WireError.invalidValue("record kind", "\(kind)") }
+                entries.append(StreamEntry(seq: seq, transactionID: txn, timestampMicros: ts, record: kind == 0 ? .call(bytes) : .multi(bytes)))
+            }
+            message = .repairAnswer(partition: p, lastSeq: last, entries: entries)
         default:
             throw WireError.invalidValue("message tag", "\(tag)")
         }

@@ -119,7 +119,8 @@ extension Host {
         let mesh = Mesh(me: member.id, incarnation: incarnation, group: group,
                         heartbeatIntervalMillis: cluster.heartbeatIntervalMillis, log: { [self] in log($0) })
         let node = ClusterNode(me: member.id, incarnation: incarnation, engine: engine, mesh: mesh, state: bootstrap,
-                               heartbeatTimeoutMillis: deployment.heartbeat.timeoutSeconds * 1000, services: self)
+                               heartbeatTimeoutMillis: deployment.heartbeat.timeoutSeconds * 1000, restarted: restarting,
+                               services: self)
         let metadata: MetadataLog
         do throws(HostError) {
             metadata = try MetadataLog(me: member.id, bootstrap: bootstrap, path: clusterDirectory + "/raft.log", seed: incarnation,
