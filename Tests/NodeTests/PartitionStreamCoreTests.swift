@@ -145,6 +145,22 @@ struct PartitionStreamCoreTests {
         #expect(leader.rejoiners.isEmpty)
     }
 
+    @Test("rejoin: a replica whose leader changes before it is live discards its copy and starts over")
+    func rejoinerStartsOverWhenItsLeaderChanges() {
+        var joiner = PartitionStreamCore(partition: Self.p, me: Self.c)
+        _ = joiner.membership(leader: Self.a, live: [Self.a, Self.b], rejoining: [Self.c])
+        joiner.startBuffering()
+        _ = joiner.received(Self.entry(5), from: Self.a)
+        _ = joiner.snapshotLoaded(startSeq: 4)
+        #expect(joiner.lastSeq == 5)
+        // a fails; b leads. b may never have had 5: c's copy cannot be trusted.
+        #expect(joiner.membership(leader: Self.b, live: [Self.b], rejoining: [Self.c]) == [.resnapshot])
+        #expect(joiner.isBuffering && !joiner.isLeader)
+        // A live replica whose leader changes does not start over.
+        var replica = Self.core(Self.c, leader: Self.a, live: [Self.a, Self.b, Self.c])
+        #expect(!replica.membership(leader: Self.b, live: [Self.b, Self.c], rejoining: []).contains(.resnapshot))
+    }
+
     @Test func aRestartedHostIgnoresEntriesUntilItsRejoinBegins() {
         var restarted = PartitionStreamCore(partition: Self.p, me: Self.b, restarted: true)
         #expect(restarted.received(Self.entry(40), from: Self.a) == [], "no gap error: the entry was meant for its previous life")

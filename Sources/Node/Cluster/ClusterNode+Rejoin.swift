@@ -160,6 +160,8 @@ extension ClusterNode {
     // MARK: Rejoining side
 
     func rejoinChunkReceived(_ p: PartitionID, startSeq: Int64, ddl: [String], payload: [UInt8], last: Bool, from peer: HostID) {
+        // Only the current leader's stream counts: one from a leader that has since failed is stale.
+        guard state.partition(p)?.leader == peer else { return }
         let complete = rejoin.withLock { r -> (ddl: [String]?, bytes: [UInt8])? in
             r.bytesReceived += payload.count
             if !ddl.isEmpty && !r.catalogInstalled {
@@ -175,12 +177,12 @@ extension ClusterNode {
             return (ddlToInstall, bytes)
         }
         guard let complete else { return }
-        let thread = Thread { [self] in load(p, startSeq: startSeq, ddl: complete.ddl, bytes: complete.bytes) }
+        let thread = Thread { [self] in load(p, startSeq: startSeq, ddl: complete.ddl, bytes: complete.bytes, from: peer) }
         thread.name = "rejoin-load-\(p.rawValue)"
         thread.start()
     }
 
-    private func load(_ p: PartitionID, startSeq: Int64, ddl: [String]?, bytes: [UInt8]) {
+    private func load(_ p: PartitionID, startSeq: Int64, ddl: [String]?, bytes: [UInt8], from leader: HostID) {
         if let ddl {
             for batch in ddl {
                 let result = engine.adHoc(batch)
@@ -198,7 +200,13 @@ extension ClusterNode {
             return
         }
         guard let stream = streams[Int(p.rawValue)] else { return }
+        var current = true
         step(stream) { s in
+            // A snapshot from a leader that has been replaced meanwhile is dropped (see `resnapshot`).
+            guard s.core.leader == leader, s.core.isBuffering else {
+                current = false
+                return []
+            }
             // The load is queued on the site before the buffered entries, so they run on top of it.
             let loaded = engine.onSite(p) { [self] store, _ in
                 for (name, table) in tables {
@@ -209,6 +217,11 @@ extension ClusterNode {
                 }
             }
             return loaded ? s.core.snapshotLoaded(startSeq: startSeq) : []
+        }
+        guard current else {
+            _ = rejoin.withLock { $0.loading.remove(p) }
+            log("Rejoin: dropped a snapshot of partition \(p.rawValue) from host \(leader.rawValue), which no longer leads it")
+            return
         }
         rejoin.withLock { r in
             r.caughtUp.insert(p)

@@ -112,6 +112,18 @@ extension ClusterNode {
                 s.lastCaughtUpProposal[host] = Host.monotonicMillis()
                 deferred.append { [self] in propose(.replicaReady(host, p)) }
             }
+        case .resnapshot:
+            // Queued before anything the new leader sends, so the new snapshot loads into empty tables.
+            _ = engine.onSite(p) { store, _ in store.removeAllRows() }
+            deferred.append { [self] in
+                log("Rejoin: the leader of partition \(p.rawValue) changed before this replica caught up; fetching it again")
+                rejoin.withLock { r in
+                    r.caughtUp.remove(p)
+                    r.loading.remove(p)
+                    r.chunks[p] = nil
+                    r.lastProposalMillis = 0
+                }
+            }
         case .mismatch(let text):
             log("DETERMINISM MISMATCH: \(text)")
         case .fatal(let text):

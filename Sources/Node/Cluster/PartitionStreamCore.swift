@@ -83,6 +83,9 @@ struct PartitionStreamCore: Sendable {
         case snapshot(for: HostID, startSeq: Int64)
         /// The rejoining host holds every entry and is awaited for new ones: propose it live.
         case replicaCaughtUp(HostID)
+        /// This rejoining replica's leader changed before it became live: its copy may hold entries
+        /// the new leader never had. Discard the copy and ask the new leader for a snapshot.
+        case resnapshot
         case mismatch(String)
         case fatal(String)
     }
@@ -128,7 +131,10 @@ struct PartitionStreamCore: Sendable {
         self.ignoring = restarted
     }
 
-    var isLeader: Bool { leader == me }
+    /// Whether this replica orders the partition. A restarted or rejoining replica never does, even
+    /// while the metadata still names it (its previous life's failure is not yet agreed): it holds
+    /// nothing yet, and must neither number entries nor hand out snapshots.
+    var isLeader: Bool { leader == me && !ignoring && buffered == nil }
     var isRepairing: Bool { repairing != nil }
     var isBuffering: Bool { buffered != nil }
 
@@ -197,7 +203,9 @@ struct PartitionStreamCore: Sendable {
     /// The applied metadata changed: the partition's leader and live replicas, and the hosts
     /// rejoining the cluster.
     mutating func membership(leader newLeader: HostID, live newLive: [HostID], rejoining: Set<HostID>) -> [Action] {
-        let promoted = newLeader == me && leader != nil && leader != me
+        let promoted = newLeader == me && leader != nil && leader != me && !ignoring && buffered == nil
+        let rejoinerLostItsLeader = leader != nil && leader != newLeader && !ignoring && !newLive.contains(me)
+            && (buffered != nil || !live.contains(me))
         leader = newLeader
         live = Set(newLive)
         // A rejoiner that became live is an ordinary replica now; one that failed is gone.
@@ -212,6 +220,11 @@ struct PartitionStreamCore: Sendable {
             // A replica that left while we waited for its answer will not answer.
             repairing = r.filter { live.contains($0.key) }
             actions += finishRepairIfAnswered()
+        }
+        if rejoinerLostItsLeader {
+            buffered = []
+            recent = []
+            actions.append(.resnapshot)
         }
         if promoted {
             let others = live.subtracting([me]).sorted()

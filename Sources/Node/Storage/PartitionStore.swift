@@ -53,6 +53,18 @@ public final class PartitionStore {
         tableNames.sort()
     }
 
+    /// Deletes every row of every table, keeping the tables and their indexes (a rejoining replica
+    /// discarding a copy it must fetch again).
+    public func removeAllRows() {
+        for name in tableNames {
+            let table = tables[name]!
+            var ids: [RowID] = []
+            ids.reserveCapacity(table.rowCount)
+            table.forEachRow { ids.append($0); return true }
+            for id in ids { table.delete(id, log: nil) }
+        }
+    }
+
     public var memoryBytes: Int { tableNames.reduce(0) { $0 + tables[$1]!.memoryBytes } }
     public var rowCount: Int { tableNames.reduce(0) { $0 + tables[$1]!.rowCount } }
 
