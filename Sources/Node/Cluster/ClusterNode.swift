@@ -60,6 +60,7 @@ public final class ClusterNode: Sendable {
     let statsGathers = Mutex<(next: Int64, waiting: [Int64: StatsGather])>((1, [:]))
     let fatal = Atomic<Bool>(false)
     private let proposals = DispatchQueue(label: "cluster-proposals")
+    private let poisoned = Mutex<[HostID: Int64]>([:])
     /// Last time (monotonic ms) this host had quorum contact; partition detection measures from it.
     private let quorumSince = Atomic<Int64>(0)
 
@@ -112,6 +113,20 @@ public final class ClusterNode: Sendable {
 
     private func receive(_ message: PeerMessage, from peer: HostID) {
         guard !fatal.load(ordering: .relaxed) else { return }
+        if let member = state.member(peer), member.state == .failed, mesh.incarnation(of: peer) == member.incarnation {
+            // The process we declared failed still talks (it was cut off, or paused and resumed,
+            // and has not noticed): it must not serve. Tell it, at most once a second.
+            if poisoned.withLock({ p in
+                let now = Host.monotonicMillis()
+                guard now - (p[peer] ?? 0) >= 1_000 else { return false }
+                p[peer] = now
+                return true
+            }) {
+                mesh.remember(peer)   // our connection to it was dropped when it was declared failed
+                mesh.send(.poison("declared failed at \(state.epoch)"), to: peer)
+            }
+            if case .raft = message {} else { return }
+        }
         switch message {
         case .heartbeat: break
         case .raft(let bytes): metadata?.receive(bytes, from: peer)

@@ -48,6 +48,8 @@ final class Mesh: Sendable {
         var lastHeard: [HostID: Int64] = [:]
         var inboundOpen: [HostID: Int] = [:]
         var queued: [HostID: (frames: [[UInt8]], bytes: Int)] = [:]
+        /// The incarnation each peer's inbound connection said hello with.
+        var incarnations: [HostID: UInt64] = [:]
         var forgotten: Set<HostID> = []
         var closed = false
     }
@@ -118,6 +120,9 @@ final class Mesh: Sendable {
 
     func outboundConnection(_ peer: HostID) -> Connection? { state.withLock { $0.outbound[peer] } }
 
+    /// The incarnation `peer` said hello with, if it has.
+    func incarnation(of peer: HostID) -> UInt64? { state.withLock { $0.incarnations[peer] } }
+
     /// Milliseconds (monotonic) since `peer` was last heard from; nil for an unknown peer.
     func silenceMillis(_ peer: HostID, now: Int64) -> Int64? {
         state.withLock { s in s.lastHeard[peer].map { now - $0 } }
@@ -159,6 +164,7 @@ final class Mesh: Sendable {
         state.withLock { s in
             s.inboundOpen[peer, default: 0] += 1
             s.lastHeard[peer] = Host.monotonicMillis()
+            s.incarnations[peer] = incarnation
             // A peer that comes back (a new process) is talked to again.
             s.forgotten.remove(peer)
         }
