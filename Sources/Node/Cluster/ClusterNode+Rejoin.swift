@@ -31,9 +31,10 @@ struct RejoinState {
     var toldWaiting = false
     var lastProposalMillis: Int64 = 0
     var chunks: [PartitionID: [UInt8]] = [:]
-    var catalogInstalled = false
-    /// The DDL history that came with the first snapshot chunk, installed before the first load.
-    var pendingDDL: [String]?
+    /// The DDL history that came with each partition's first snapshot chunk.
+    var ddl: [PartitionID: [String]] = [:]
+    /// Whether a load thread has taken on installing the schema (the others wait for it).
+    var catalogClaimed = false
     var caughtUp: Set<PartitionID> = []
     /// Partitions whose snapshot has fully arrived and is being loaded.
     var loading: Set<PartitionID> = []
@@ -164,17 +165,12 @@ extension ClusterNode {
         guard state.partition(p)?.leader == peer else { return }
         let complete = rejoin.withLock { r -> (ddl: [String]?, bytes: [UInt8])? in
             r.bytesReceived += payload.count
-            if !ddl.isEmpty && !r.catalogInstalled {
-                r.catalogInstalled = true
-                r.pendingDDL = ddl
-            }
+            if !ddl.isEmpty { r.ddl[p] = ddl }
             r.chunks[p, default: []].append(contentsOf: payload)
             guard last else { return nil }
             let bytes = r.chunks.removeValue(forKey: p) ?? []
             r.loading.insert(p)
-            let ddlToInstall = r.pendingDDL
-            r.pendingDDL = nil
-            return (ddlToInstall, bytes)
+            return (r.ddl[p], bytes)
         }
         guard let complete else { return }
         let thread = Thread { [self] in load(p, startSeq: startSeq, ddl: complete.ddl, bytes: complete.bytes, from: peer) }
@@ -183,14 +179,25 @@ extension ClusterNode {
     }
 
     private func load(_ p: PartitionID, startSeq: Int64, ddl: [String]?, bytes: [UInt8], from leader: HostID) {
-        if let ddl {
-            for batch in ddl {
+        // The schema goes in once, before any rows: the first load thread installs it, every
+        // other one waits (a load queued ahead of the schema would find no tables).
+        let installs = rejoin.withLock { r -> Bool in
+            guard !r.catalogClaimed else { return false }
+            r.catalogClaimed = true
+            return true
+        }
+        if installs {
+            for batch in ddl ?? [] {
                 let result = engine.adHoc(batch)
                 guard result.succeeded else {
+                    catalogInstalled.setIfUnset(false)
                     die("rejoin: the schema from the leader does not apply here: \(result.statusString ?? "")")
                     return
                 }
             }
+            catalogInstalled.setIfUnset(true)
+        } else if catalogInstalled.wait() == false {
+            return
         }
         let tables: [(String, ResultTable)]
         do {
@@ -210,7 +217,10 @@ extension ClusterNode {
             // The load is queued on the site before the buffered entries, so they run on top of it.
             let loaded = engine.onSite(p) { [self] store, _ in
                 for (name, table) in tables {
-                    guard let target = store.table(named: name) else { continue }
+                    guard let target = store.table(named: name) else {
+                        die("rejoin: partition \(p.rawValue) arrived with table \(name), which the schema here lacks")
+                        return
+                    }
                     do { try target.bulkLoad(table.rows, log: nil) } catch {
                         die("rejoin: loading \(name) into partition \(p.rawValue) failed: \(error)")
                     }

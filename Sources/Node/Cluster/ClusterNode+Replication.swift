@@ -9,6 +9,7 @@
 
 import Dispatch
 import Foundation
+import Glibc
 import Synchronization
 import VoltModel
 import VoltWire
@@ -22,6 +23,9 @@ final class PartitionStream: Sendable {
         var results: [Int64: InvocationResult] = [:]
         /// When this leader last proposed a caught-up rejoiner live (monotonic ms), to pace it.
         var lastCaughtUpProposal: [HostID: Int64] = [:]
+        /// The leader's decoded invocation of the call being numbered in this step, so running it
+        /// does not decode the bytes just encoded for the replicas.
+        var numbering: Invocation?
     }
 
     let partition: PartitionID
@@ -34,9 +38,6 @@ final class PartitionStream: Sendable {
 }
 
 extension ClusterNode {
-    /// Marks, per thread, that a stream step is running (its lock is held).
-    static let inStepKey = "volt.partition-stream.step"
-
     /// This host leads `p`: number the call, replicate it, run it.
     func lead(_ p: PartitionID, _ invocation: Invocation, reply: @escaping @Sendable (InvocationResult) -> Void) {
         guard let stream = streams[Int(p.rawValue)] else {
@@ -49,6 +50,8 @@ extension ClusterNode {
             let call = s.nextCall
             s.nextCall += 1
             s.replies[call] = reply
+            s.numbering = invocation
+            defer { s.numbering = nil }
             return s.core.submit(call: call, record: .call(bytes), transactionID: nil, timestampMicros: Engine.wallClockMicros())
         } otherwise: {
             // The leadership moved between routing and numbering: route again, unless the applied
@@ -65,9 +68,6 @@ extension ClusterNode {
     /// the rest after. `input` returns nil to refuse (then `otherwise` runs, outside the lock).
     func step(_ stream: PartitionStream, _ input: (inout PartitionStream.State) -> [PartitionStreamCore.Action]?,
               otherwise: () -> Void = {}) {
-        let thread = Thread.current.threadDictionary
-        thread[Self.inStepKey] = ((thread[Self.inStepKey] as? Int) ?? 0) + 1
-        defer { thread[Self.inStepKey] = ((thread[Self.inStepKey] as? Int) ?? 1) - 1 }
         var deferred: [() -> Void] = []
         let accepted = stream.state.withLock { s -> Bool in
             guard let actions = input(&s) else { return false }
@@ -89,7 +89,9 @@ extension ClusterNode {
                 log("Replica host \(host.rawValue) of partition \(p.rawValue) is unreachable; waiting for the failure detector")
             }
         case .execute(let entry, let report):
-            execute(entry, on: stream, report: report)
+            let decoded = report == .leader ? s.numbering : nil
+            s.numbering = nil
+            execute(entry, on: stream, report: report, decoded: decoded)
         case .reply(let call, let seq):
             if let reply = s.replies.removeValue(forKey: call), let result = s.results.removeValue(forKey: seq) {
                 deferred.append { reply(result) }
@@ -132,17 +134,19 @@ extension ClusterNode {
     }
 
     /// Queues an entry on this host's site (called under the stream's lock).
-    private func execute(_ entry: StreamEntry, on stream: PartitionStream, report: PartitionStreamCore.Report) {
+    private func execute(_ entry: StreamEntry, on stream: PartitionStream, report: PartitionStreamCore.Report, decoded: Invocation?) {
         let p = stream.partition
         let context = ExecutionContext(transactionID: entry.transactionID, timestampMicros: entry.timestampMicros)
         switch entry.record {
         case .multi(let bytes):
             multiArrived(p, context: context, invocation: bytes)
         case .call(let bytes):
-            guard let invocation = try? Invocation.decode(bytes) else {
+            guard let invocation = decoded ?? (try? Invocation.decode(bytes)) else {
                 preconditionFailure("partition \(p.rawValue) entry \(entry.seq) does not decode")
             }
             let seq = entry.seq
+            let queued = QueuedFlag()
+            defer { queued.set() }
             services.executeCall(invocation, options: CallOptions(context: context)) { [self] result in
                 let outcome = StreamOutcome(status: result.status.rawValue, hash: result.determinismHash)
                 switch report {
@@ -153,9 +157,9 @@ extension ClusterNode {
                             return s.core.localDone(seq: seq, outcome)
                         }
                     }
-                    // A call the engine refuses at once (shutdown, wrong arity) completes on this
-                    // thread, inside the step that queued it, whose lock is held.
-                    if ((Thread.current.threadDictionary[Self.inStepKey] as? Int) ?? 0) > 0 {
+                    // A call the engine refuses at once (shutdown, wrong arity) completes before
+                    // `executeCall` returns, on this thread, inside the step whose lock is held.
+                    if queued.completingSynchronously {
                         DispatchQueue.global().async(execute: done)
                     } else {
                         done()
@@ -211,5 +215,17 @@ extension ClusterNode {
     func repairAnswered(_ p: PartitionID, lastSeq: Int64, entries: [StreamEntry], by peer: HostID) {
         guard let stream = streams[Int(p.rawValue)] else { return }
         step(stream) { $0.core.repairAnswered(by: peer, lastSeq: lastSeq, entries: entries) }
+    }
+}
+
+/// Tells a completion whether it runs synchronously inside the `executeCall` that queued it (on
+/// the caller's thread, before it returned, so under the caller's lock). A completion on a site
+/// thread, however early, is not synchronous: it may simply wait for the lock.
+final class QueuedFlag: Sendable {
+    private let returned = Atomic<Bool>(false)
+    private let caller = pthread_self()
+    func set() { returned.store(true, ordering: .releasing) }
+    var completingSynchronously: Bool {
+        !returned.load(ordering: .acquiring) && pthread_equal(pthread_self(), caller) != 0
     }
 }

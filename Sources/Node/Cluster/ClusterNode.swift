@@ -57,10 +57,14 @@ public final class ClusterNode: Sendable {
     let forwards = Mutex<ForwardTable>(ForwardTable())
     let multi = Mutex<MultiState>(MultiState())
     let rejoin = Mutex<RejoinState>(RejoinState())
+    /// Set once a rejoining host has installed the schema from its leaders (false if it failed).
+    let catalogInstalled = OneShot<Bool>()
     let statsGathers = Mutex<(next: Int64, waiting: [Int64: StatsGather])>((1, [:]))
     let fatal = Atomic<Bool>(false)
     private let proposals = DispatchQueue(label: "cluster-proposals")
     private let poisoned = Mutex<[HostID: Int64]>([:])
+    /// Whether any member is failed: lets the hot path skip the declared-failed check.
+    private let anyFailed = Atomic<Bool>(false)
     /// Last time (monotonic ms) this host had quorum contact; partition detection measures from it.
     private let quorumSince = Atomic<Int64>(0)
 
@@ -113,7 +117,8 @@ public final class ClusterNode: Sendable {
 
     private func receive(_ message: PeerMessage, from peer: HostID) {
         guard !fatal.load(ordering: .relaxed) else { return }
-        if let member = state.member(peer), member.state == .failed, mesh.incarnation(of: peer) == member.incarnation {
+        if anyFailed.load(ordering: .relaxed), let member = state.member(peer), member.state == .failed,
+           mesh.incarnation(of: peer) == member.incarnation {
             // The process we declared failed still talks (it was cut off, or paused and resumed,
             // and has not noticed): it must not serve. Tell it, at most once a second.
             if poisoned.withLock({ p in
@@ -202,6 +207,7 @@ public final class ClusterNode: Sendable {
     /// Called by the metadata log, in commit order, for every applied command.
     func applied(_ state: ClusterState, _ command: MetadataCommand) {
         current.withLock { $0 = state }
+        anyFailed.store(state.members.contains { $0.state == .failed }, ordering: .relaxed)
         mesh.setHeartbeatEpoch(state.epoch.rawValue)
         log("Metadata \(state.epoch): \(Self.describe(command))")
         switch command {

@@ -111,6 +111,10 @@ struct PartitionStreamCore: Sendable {
     private(set) var lastSeq: Int64 = 0
     private(set) var leader: HostID?
     private(set) var live: Set<HostID> = []
+    /// The live replicas other than this one, as a set and in host order (kept with `live`, so the
+    /// hot path of `submit` allocates nothing for them).
+    private var others: Set<HostID> = []
+    private var othersInOrder: [HostID] = []
     /// Leader: hosts receiving this partition while they rejoin, with their progress.
     private(set) var rejoiners: [HostID: RejoinerProgress] = [:]
     private(set) var seenMulti: Set<Int64> = []
@@ -158,9 +162,16 @@ struct PartitionStreamCore: Sendable {
         let entry = StreamEntry(seq: lastSeq, transactionID: transactionID ?? Self.transactionID(partition, lastSeq),
                                 timestampMicros: timestampMicros, record: record)
         remember(entry)
-        let replicas = live.subtracting([me])
-        let awaited = replicas.union(rejoiners.filter { $0.value.awaitedFrom != nil }.keys)
-        var actions: [Action] = replicas.union(rejoiners.keys).sorted().map { .send($0, entry) }
+        var actions: [Action] = []
+        actions.reserveCapacity(othersInOrder.count + rejoiners.count + 1)
+        let awaited: Set<HostID>
+        if rejoiners.isEmpty {
+            awaited = others
+            for host in othersInOrder { actions.append(.send(host, entry)) }
+        } else {
+            awaited = others.union(rejoiners.filter { $0.value.awaitedFrom != nil }.keys)
+            for host in others.union(rejoiners.keys).sorted() { actions.append(.send(host, entry)) }
+        }
         if case .multi = record {
             seenMulti.insert(entry.transactionID)
             actions.append(.execute(entry, .none))
@@ -208,6 +219,8 @@ struct PartitionStreamCore: Sendable {
             && (buffered != nil || !live.contains(me))
         leader = newLeader
         live = Set(newLive)
+        others = live.subtracting([me])
+        othersInOrder = others.sorted()
         // A rejoiner that became live is an ordinary replica now; one that failed is gone.
         rejoiners = rejoiners.filter { rejoining.contains($0.key) && !live.contains($0.key) }
         var actions: [Action] = []
@@ -311,9 +324,11 @@ struct PartitionStreamCore: Sendable {
         return .execute(entry, sender == me ? .none : .ackTo(sender))
     }
 
+    /// Keeps at least the last `recentMax` entries. Trimmed in halves, so an append costs O(1)
+    /// amortized (trimming one entry per append would move the whole log every call).
     private mutating func remember(_ entry: StreamEntry) {
         recent.append(entry)
-        if recent.count > recentMax { recent.removeFirst(recent.count - recentMax) }
+        if recent.count >= 2 * recentMax { recent.removeFirst(recent.count - recentMax) }
     }
 
     // MARK: Rejoin
