@@ -11,7 +11,7 @@ import VoltCLI
 //
 // A --host list naming more than one host, or --count above 1, starts a host of a K-safe cluster
 // (Node's Host+Cluster.swift): the first host in sorted --host order coordinates start-up.
-// --add (elastic expansion) is refused with a clear error rather than half-supported. --background
+// --add with the --host of a live host replaces a missing host (Host+Cluster.swift). --background
 // re-executes this program detached (a new session, output to D/log/console.log), waits until the
 // server reports it is ready or has failed, and prints its pid.
 
@@ -31,9 +31,11 @@ enum StartCommand {
             default) and --count. The first host in sorted order coordinates start-up: it waits \
             for --count hosts, refuses any whose deployment or schema differs, and lays out \
             hosts x sitesperhost / (kfactor+1) partitions with kfactor+1 replicas each. A host \
-            restarted with the same command and root directory rejoins the running cluster. \
-            --add (elastic expansion) is not supported in this release. The HTTP port is \
-            recorded but not opened. Port 0 lets the system choose a free port.
+            restarted with the same command and root directory rejoins the running cluster; a \
+            fresh host started with --add and the --host of a live host takes the place of a \
+            missing one and rejoins the same way (adding hosts to grow the cluster is not \
+            supported yet). The HTTP port is recorded but not opened. Port 0 lets the system \
+            choose a free port.
 
             Examples:
               voltctl start --dir /var/voltdb
@@ -49,7 +51,7 @@ enum StartCommand {
                    help: "Hosts in the full cluster."),
             .value("placement-group", valueName: "name", default: "0",
                    help: "This host's placement group (rack): replicas of a partition go to different groups when possible."),
-            .flag("add", short: "A", help: "Join a running cluster (elastic expansion). Not supported in this release."),
+            .flag("add", short: "A", help: "Join a running cluster in place of a host it is missing (growing it is not supported yet)."),
             .value("client", valueName: "[ip:]port", default: "21212", help: "The client port, optionally with the interface to bind."),
             .value("admin", valueName: "[ip:]port", default: "21211", help: "The admin port, optionally with the interface to bind."),
             .value("internal", valueName: "[ip:]port", default: "3021", help: "The internal (mesh) port hosts of a cluster talk on."),
@@ -79,9 +81,9 @@ enum StartCommand {
             throw arguments.error(.invalidValue(option: "--host", requirement: "be host[:port] with a port of 1-65535", value: entry))
         }
         let count = try arguments.int("count", min: 1)
-        if arguments.flag("add") {
-            throw RuntimeError("--add (elastic expansion of a running cluster) is not supported in this release; "
-                + "to bring back a failed host, restart it with its original command and root directory")
+        let add = arguments.flag("add")
+        if add && hostList.isEmpty {
+            throw RuntimeError("--add needs --host: the internal endpoint of at least one live host of the cluster")
         }
         let client = try endpoint(arguments, "client")
         let admin = try endpoint(arguments, "admin")
@@ -105,12 +107,12 @@ enum StartCommand {
         var options = HostOptions(clientInterface: client.interface, adminInterface: admin.interface,
                                   clientPort: client.port, adminPort: admin.port, internalPort: mesh.port,
                                   httpPort: http.port, paused: arguments.flag("pause"), log: { log.write($0) })
-        if count > 1 || Set(hostList).count > 1 {
+        if count > 1 || Set(hostList).count > 1 || add {
             guard !hostList.isEmpty else {
                 throw RuntimeError("--count \(count) needs --host: the internal endpoints of the cluster's hosts")
             }
             options.cluster = ClusterOptions(hosts: hostList, count: count, internalInterface: mesh.interface,
-                                             placementGroup: try arguments.string("placement-group"))
+                                             placementGroup: try arguments.string("placement-group"), add: add)
             options.onFatal = { reason in
                 log.write("Stopping: \(reason)")
                 FileHandle.standardError.write(Data("voltctl start: \(reason)\n".utf8))

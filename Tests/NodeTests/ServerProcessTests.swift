@@ -132,7 +132,7 @@ extension ServerTests {
         #expect(try runVoltctl(["init", "--dir", dir]).status == 0)
         let cases: [([String], String)] = [
             (["--count", "3"], "--count 3 needs --host"),
-            (["--add"], "--add (elastic expansion of a running cluster) is not supported"),
+            (["--add"], "--add needs --host"),
             (["--host", "127.0.0.1:3021,127.0.0.1:99999", "--count", "2"], "--host"),
         ]
         for (extra, message) in cases {

@@ -276,6 +276,30 @@ class LocalCluster:
             time.sleep(0.05)  # polling its output for the ready line
         return time.monotonic()
 
+    def replace_with_fresh(self, i, via, timeout=REJOIN_TIMEOUT_S):
+        """Start a brand-new host (fresh root, new ports) with `--add --host <internal port of
+        host via>` in place of the dead host i, and return once it prints the ready line. The new
+        host becomes hosts[i], so the helpers reach it by the same index."""
+        old = self.hosts[i]
+        assert not old.alive(), "host %d is still running" % i
+        ports = free_ports(3)
+        h = ClusterHost(index=i, base=self.base / ("host%d-fresh" % i), settings=dict(old.settings))
+        h.internal_port, h.client_port, h.admin_port = ports
+        h.args = [str(voltctl_path()), "start", "--dir", str(h.root), "--add",
+                  "--host", "%s:%d" % (LOCALHOST, self.hosts[via].internal_port),
+                  "--internal", "%s:%d" % (LOCALHOST, h.internal_port),
+                  "--client", "%s:%d" % (LOCALHOST, h.client_port),
+                  "--admin", "%s:%d" % (LOCALHOST, h.admin_port),
+                  "--http", "%s:0" % LOCALHOST]
+        self._init_host(h)
+        self.hosts[i] = h
+        self._launch(h)
+        self.wait_for("the fresh host started with --add to print %r" % READY_LINE,
+                      lambda: h.ready() or (not h.alive() and self.fail(
+                          "the fresh host exited with %s:\n%s" % (h.proc.returncode, tail(h.out_path))))
+                      or False, timeout, interval=0.05)
+        return h
+
     def wait_exit(self, i, timeout):
         """Host i's exit code, once it exits within `timeout` seconds; fails the test otherwise."""
         h = self.hosts[i]

@@ -29,6 +29,7 @@ import time
 import pytest
 
 from cluster import KeyWriter, leader_indices, open_probes, probe_partitions
+from support import STRING, SUCCESS, VARBINARY
 
 pytestmark = pytest.mark.cluster
 
@@ -167,3 +168,37 @@ def test_kill9_failover_then_rejoin_under_load(cluster_factory):
     assert not missing, ("with host %d killed after host %d rejoined, through host %d: %s"
                          % (second, victim, victim, missing_keys_report(missing, acked)))
     cluster.assert_alive([i for i in everyone if i != second])
+
+
+@pytest.mark.timeout(150)
+def test_a_fresh_host_started_with_add_replaces_a_missing_one(cluster_factory):
+    """kill -9 one host of three (K=1), then start a brand-new host (fresh root directory, new
+    ports) with `voltctl start --add --host <a survivor>`: it takes the missing host's place,
+    receives its replicas, and the cluster is K-safe again; every key written before is readable
+    through the new host, and once the other survivor is killed, the new host's own copies serve
+    the partitions it shares with it."""
+    cluster = cluster_factory(hosts=HOSTS, kfactor=KFACTOR, sitesperhost=SITES_PER_HOST,
+                              heartbeat_s=HEARTBEAT_S)
+    cluster.start()
+    string_keys = cluster.partition_keys(0, "STRING")
+    written = ["add-%04d" % n for n in range(300)]
+    for key in written:
+        response = cluster.ask(n_host(key), "KV.insert", [STRING, VARBINARY], [key, b"v"])
+        assert response.status == SUCCESS, response
+    cluster.kill9(2)
+    cluster.assert_status(0, live=2, missing=1, timeout=HEARTBEAT_S + 10)
+    cluster.replace_with_fresh(2, via=1)
+    cluster.wait_for("KSAFETY to show nothing missing after the --add",
+                     lambda: not any(cluster.ksafety(0).values()), 30)
+    cluster.assert_status(0, live=3, missing=0, timeout=10)
+    assert set(written) <= cluster.read_all_keys(2, string_keys), "keys missing through the new host"
+    # The new host's copies are real: with host 1 gone too, the partitions host 1 shared with the
+    # new host are served from the new host's own data.
+    cluster.kill9(1)
+    survivors_missing = set(written) - cluster.read_all_keys(2, string_keys, timeout=HEARTBEAT_S + 20)
+    assert not survivors_missing, "after host 1 died, keys missing through the new host: %r" % sorted(survivors_missing)[:10]
+
+
+def n_host(key):
+    """Spreads the set-up writes over hosts 0 and 1 (host 2 is the one replaced)."""
+    return sum(key.encode()) % 2

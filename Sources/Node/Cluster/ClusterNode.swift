@@ -89,12 +89,14 @@ public final class ClusterNode: Sendable {
 
     func log(_ line: String) { services.log(line) }
 
-    /// Starts the mesh (heartbeats, dialing) once the metadata log is attached.
-    func start() {
+    /// Starts the mesh (heartbeats, dialing) once the metadata log is attached. `endpoints` names
+    /// where the other hosts are now, when that may differ from the initial layout (a host that
+    /// replaced a missing one learned it from the cluster).
+    func start(endpoints: ClusterState? = nil) {
         let state = self.state
         updateStreams(state)   // the bootstrap layout's leaders, before any command is applied
         var peers: [HostID: Mesh.Peer] = [:]
-        for m in state.members where m.id != me {
+        for m in (endpoints ?? state).members where m.id != me {
             if let peer = Self.endpoint(m.internalEndpoint) { peers[m.id] = peer }
         }
         mesh.start(peers: peers, callbacks: Mesh.Callbacks(
@@ -159,7 +161,7 @@ public final class ClusterNode: Sendable {
             }
         case .statsReply(let id, let table):
             statsReplied(id, table, from: peer)
-        case .join, .refused, .welcome, .hello:
+        case .join, .refused, .welcome, .hello, .replace:
             log("Ignoring a start-up message from host \(peer.rawValue) on a formed cluster")
         }
     }
@@ -225,7 +227,11 @@ public final class ClusterNode: Sendable {
             }
         case .rejoinBegin(let member):
             if member.id == me && member.incarnation == incarnation { beginRejoin(state) }
-            if member.id != me { mesh.remember(member.id) }
+            if member.id != me {
+                mesh.remember(member.id)
+                // A host that replaced a missing one (--add) lives at a new address.
+                if let peer = Self.endpoint(member.internalEndpoint) { mesh.updatePeer(member.id, peer) }
+            }
         case .replicaReady(let host, _):
             if host == me && state.member(me)?.incarnation == incarnation { rejoinProgress(state) }
         case .rejoinEnd(let host):

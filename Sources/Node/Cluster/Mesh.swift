@@ -56,6 +56,8 @@ final class Mesh: Sendable {
 
     let me: HostID
     let incarnation: UInt64
+    /// This host's internal endpoint, "ip:port", announced in every hello.
+    let endpoint: String
     let group: EventLoopGroup
     let heartbeatIntervalMillis: Int
     private let callbacks: Mutex<Callbacks?> = Mutex(nil)
@@ -64,9 +66,11 @@ final class Mesh: Sendable {
     private let log: @Sendable (String) -> Void
     private let timerStopped = OneShot<Bool>()
 
-    init(me: HostID, incarnation: UInt64, group: EventLoopGroup, heartbeatIntervalMillis: Int, log: @escaping @Sendable (String) -> Void) {
+    init(me: HostID, incarnation: UInt64, endpoint: String, group: EventLoopGroup, heartbeatIntervalMillis: Int,
+         log: @escaping @Sendable (String) -> Void) {
         self.me = me
         self.incarnation = incarnation
+        self.endpoint = endpoint
         self.group = group
         self.heartbeatIntervalMillis = heartbeatIntervalMillis
         self.log = log
@@ -152,6 +156,16 @@ final class Mesh: Sendable {
         c?.close()
     }
 
+    /// `peer` moved to a new endpoint: dial it there from now on.
+    func updatePeer(_ peer: HostID, _ endpoint: Peer) {
+        let old = state.withLock { s -> Connection? in
+            guard let current = s.peers[peer], current.host != endpoint.host || current.port != endpoint.port else { return nil }
+            s.peers[peer] = endpoint
+            return s.outbound.removeValue(forKey: peer)
+        }
+        old?.close()
+    }
+
     /// Talks to `peer` again (it is rejoining).
     func remember(_ peer: HostID) {
         state.withLock { _ = $0.forgotten.remove(peer) }
@@ -160,7 +174,8 @@ final class Mesh: Sendable {
     // MARK: Inbound
 
     /// An inbound mesh connection said hello.
-    func inboundOpened(_ peer: HostID, incarnation: UInt64) {
+    func inboundOpened(_ peer: HostID, incarnation: UInt64, endpoint: String) {
+        if let moved = ClusterNode.endpoint(endpoint) { updatePeer(peer, moved) }
         state.withLock { s in
             s.inboundOpen[peer, default: 0] += 1
             s.lastHeard[peer] = Host.monotonicMillis()
@@ -210,7 +225,7 @@ final class Mesh: Sendable {
                 makeHandler: { [self] _ in OutboundHandler(mesh: self, peer: id) })
             var keep = false
             if let connection {
-                connection.write(frame: PeerMessage.hello(me, incarnation: incarnation).encodeFrame())
+                connection.write(frame: PeerMessage.hello(me, incarnation: incarnation, endpoint: endpoint).encodeFrame())
                 keep = state.withLock { s -> Bool in
                     guard !s.closed, s.outbound[id] == nil else { return false }
                     s.outbound[id] = connection
@@ -263,6 +278,7 @@ final class InternalPortHandler: ConnectionHandler {
     /// Closing the connection instead would lose whatever the peer had already sent on it.
     private var early: [PeerMessage] = []
     private var helloIncarnation: UInt64 = 0
+    private var helloEndpoint = ""
     private var opened = false
 
     init(mesh: @escaping @Sendable () -> Mesh?, onJoin: @escaping @Sendable (Connection, JoinRequest) -> Void,
@@ -288,7 +304,7 @@ final class InternalPortHandler: ConnectionHandler {
             }
             if !opened {
                 opened = true
-                mesh.inboundOpened(peer, incarnation: helloIncarnation)
+                mesh.inboundOpened(peer, incarnation: helloIncarnation, endpoint: helloEndpoint)
             }
             for m in early { mesh.inboundFrame(peer, m) }
             early.removeAll()
@@ -298,12 +314,13 @@ final class InternalPortHandler: ConnectionHandler {
         switch message {
         case .join(let request):
             onJoin(connection, request)
-        case .hello(let id, let incarnation):
+        case .hello(let id, let incarnation, let endpoint):
             peer = id
             helloIncarnation = incarnation
+            helloEndpoint = endpoint
             if let mesh = mesh() {
                 opened = true
-                mesh.inboundOpened(id, incarnation: incarnation)
+                mesh.inboundOpened(id, incarnation: incarnation, endpoint: endpoint)
             }
         default:
             log("Closing internal connection from \(connection.remoteAddress): it spoke before saying hello")

@@ -62,6 +62,7 @@ final class MetadataLog: Sendable {
     var state: ClusterState { core.withLock { $0.state } }
     var isCoordinator: Bool { core.withLock { $0.node.role == .leader } }
     var coordinator: HostID? { core.withLock { $0.node.leader } }
+    var term: UInt64 { core.withLock { $0.node.currentTerm.rawValue } }
 
     func tick() { step { $0.tick() } }
 

@@ -26,6 +26,8 @@ public struct JoinRequest: Sendable, Equatable {
     /// The deployment without host-local paths, one setting per line, to name a difference.
     public var deploymentText: String
     public var schemaHash: String
+    /// `voltctl start --add`: take the place of a host the cluster is missing.
+    public var replacing: Bool = false
 }
 
 /// One record of a partition's replication stream.
@@ -40,7 +42,9 @@ public enum PeerMessage: Sendable, Equatable {
     case join(JoinRequest)
     case refused(String)
     case welcome(HostID, [UInt8])
-    case hello(HostID, incarnation: UInt64)
+    /// Opens a mesh connection: who speaks, which run of it, and where it listens (a host that
+    /// replaced a missing one listens somewhere new; its peers dial it there from this hello on).
+    case hello(HostID, incarnation: UInt64, endpoint: String)
     case heartbeat(epoch: UInt64)
     case poison(String)
     case raft([UInt8])
@@ -62,6 +66,10 @@ public enum PeerMessage: Sendable, Equatable {
     case repairAnswer(partition: PartitionID, lastSeq: Int64, entries: [StreamEntry])
     /// A rejoining host has loaded its snapshot of the partition and run everything up to `lastSeq`.
     case rejoinLoaded(partition: PartitionID, lastSeq: Int64)
+    /// The answer to a replacing join: the missing host's id, the cluster's initial state (the
+    /// base of the metadata log), its current state (where the hosts are now) and the metadata
+    /// log's current term.
+    case replace(HostID, bootstrap: [UInt8], current: [UInt8], term: UInt64)
 }
 
 /// One partition's fragment result in a multi-partition exchange round.
@@ -123,12 +131,13 @@ extension PeerMessage {
             w.writeString(r.configHash)
             w.writeString(r.deploymentText)
             w.writeString(r.schemaHash)
+            w.writeUInt8(r.replacing ? 1 : 0)
         case .refused(let why):
             w.writeUInt8(2); w.writeString(why)
         case .welcome(let id, let state):
             w.writeUInt8(3); w.writeInt32(id.rawValue); w.writeBytes(state)
-        case .hello(let id, let incarnation):
-            w.writeUInt8(4); w.writeInt32(id.rawValue); w.writeInt64(Int64(bitPattern: incarnation))
+        case .hello(let id, let incarnation, let endpoint):
+            w.writeUInt8(4); w.writeInt32(id.rawValue); w.writeInt64(Int64(bitPattern: incarnation)); w.writeString(endpoint)
         case .heartbeat(let epoch):
             w.writeUInt8(5); w.writeInt64(Int64(bitPattern: epoch))
         case .poison(let why):
@@ -178,6 +187,9 @@ extension PeerMessage {
             w.writeUInt8(20); w.writeInt32(p.rawValue); w.writeInt64(after)
         case .rejoinLoaded(let p, let lastSeq):
             w.writeUInt8(22); w.writeInt32(p.rawValue); w.writeInt64(lastSeq)
+        case .replace(let id, let bootstrap, let current, let term):
+            w.writeUInt8(23); w.writeInt32(id.rawValue); w.writeBytes(bootstrap); w.writeBytes(current)
+            w.writeInt64(Int64(bitPattern: term))
         case .repairAnswer(let p, let lastSeq, let entries):
             w.writeUInt8(21); w.writeInt32(p.rawValue); w.writeInt64(lastSeq); w.writeInt32(Int32(entries.count))
             for e in entries {
@@ -199,10 +211,12 @@ extension PeerMessage {
             let member = try ClusterMember.decode(from: &r)
             message = .join(JoinRequest(member: member, configHash: try r.readNonNullString("config hash"),
                                         deploymentText: try r.readNonNullString("deployment"),
-                                        schemaHash: try r.readNonNullString("schema hash")))
+                                        schemaHash: try r.readNonNullString("schema hash"),
+                                        replacing: try r.readUInt8("replacing") == 1))
         case 2: message = .refused(try r.readNonNullString("reason"))
         case 3: message = .welcome(HostID(try r.readInt32("host id")), try r.readBytes("state") ?? [])
-        case 4: message = .hello(HostID(try r.readInt32("host id")), incarnation: UInt64(bitPattern: try r.readInt64("incarnation")))
+        case 4: message = .hello(HostID(try r.readInt32("host id")), incarnation: UInt64(bitPattern: try r.readInt64("incarnation")),
+                                 endpoint: try r.readNonNullString("endpoint"))
         case 5: message = .heartbeat(epoch: UInt64(bitPattern: try r.readInt64("epoch")))
         case 6: message = .poison(try r.readNonNullString("reason"))
         case 7: message = .raft(try r.readBytes("raft") ?? [])
@@ -252,6 +266,9 @@ extension PeerMessage {
         case 18: message = .statsRequest(requestID: try r.readInt64("request"), selector: try r.readNonNullString("selector"))
         case 19: message = .statsReply(requestID: try r.readInt64("request"), table: try ResultTable.decodeExact(from: &r))
         case 20: message = .repairQuery(partition: PartitionID(try r.readInt32("partition")), after: try r.readInt64("after"))
+        case 23:
+            message = .replace(HostID(try r.readInt32("host id")), bootstrap: try r.readBytes("bootstrap") ?? [],
+                               current: try r.readBytes("current") ?? [], term: UInt64(bitPattern: try r.readInt64("term")))
         case 22: message = .rejoinLoaded(partition: PartitionID(try r.readInt32("partition")), lastSeq: try r.readInt64("last seq"))
         case 21:
             let p = PartitionID(try r.readInt32("partition")), last = try r.readInt64("last seq"), n = try r.readInt32("entries")

@@ -17,6 +17,7 @@
 // The client and admin ports are bound first (the cluster publishes them), but calls are refused
 // until the host has formed or rejoined.
 
+import Consensus
 import Foundation
 import Glibc
 import Rebalancer
@@ -91,12 +92,22 @@ extension Host {
 
         let bootstrap: ClusterState
         let restarting: Bool
+        var endpoints: ClusterState?
         do throws(HostError) {
             if let (id, saved) = try loadIdentity() {
                 member.id = id
                 bootstrap = saved
                 restarting = true
                 log("This host was host \(id.rawValue) of the cluster: rejoining")
+            } else if cluster.add {
+                let (id, saved, current, term) = try replaceMissingHost(cluster, me: member)
+                member.id = id
+                bootstrap = saved
+                endpoints = current
+                restarting = true
+                try saveIdentity(id, saved)
+                try seedMetadataLog(term: term, me: id)
+                log("This host takes the place of missing host \(id.rawValue): rejoining")
             } else {
                 (member.id, bootstrap) = try form(cluster, me: member)
                 restarting = false
@@ -116,7 +127,7 @@ extension Host {
                 throw fail(error)
             }
         }
-        let mesh = Mesh(me: member.id, incarnation: incarnation, group: group,
+        let mesh = Mesh(me: member.id, incarnation: incarnation, endpoint: myEndpoint, group: group,
                         heartbeatIntervalMillis: cluster.heartbeatIntervalMillis, log: { [self] in log($0) })
         let node = ClusterNode(me: member.id, incarnation: incarnation, engine: engine, mesh: mesh, state: bootstrap,
                                heartbeatTimeoutMillis: deployment.heartbeat.timeoutSeconds * 1000, restarted: restarting,
@@ -141,7 +152,7 @@ extension Host {
             rejoiner.state = .rejoining
             node.needsRejoin(as: rejoiner)
         }
-        node.start()
+        node.start(endpoints: endpoints)
         // Only now do inbound mesh frames reach the node: its callbacks are in place.
         meshRef.withLock { $0 = mesh }
         if restarting {
@@ -253,12 +264,17 @@ extension Host {
         }
     }
 
-    /// Start-up coordinator: a host asks to join (on a loop thread).
+    /// Start-up coordinator: a host asks to join (on a loop thread). Any host of a running
+    /// cluster: a fresh host asks to replace a missing one (`--add`).
     func joinRequested(_ connection: Connection, _ request: JoinRequest) {
         func refuse(_ why: String) {
             log("Refusing host \(request.member.internalEndpoint): \(why)")
             connection.write(frame: PeerMessage.refused(why).encodeFrame())
             connection.closeAfterFlush()
+        }
+        if request.replacing {
+            replaceRequested(connection, request, refuse: refuse)
+            return
         }
         guard let formation = formationRef.withLock({ $0 }) else {
             refuse(runtime?.cluster != nil
@@ -266,12 +282,8 @@ extension Host {
                 : "this host is not the start-up coordinator (the first host in sorted --host order is)")
             return
         }
-        if request.configHash != root.deployment.configHash {
-            refuse(Host.deploymentDifference(coordinator: deploymentText, joiner: request.deploymentText))
-            return
-        }
-        if request.schemaHash != schemaHash {
-            refuse("the schema files differ from the coordinator's; initialize every host with the same --schema files")
+        if let why = configurationMismatch(request) {
+            refuse(why)
             return
         }
         let complete = formation.joined.withLock { j -> Bool in
@@ -283,6 +295,105 @@ extension Host {
         }
         log("Host at \(request.member.internalEndpoint) joined (\(formation.joined.withLock { $0.hosts.count }) of \(formation.expected))")
         if complete { formation.complete.set(true) }
+    }
+
+    /// A fresh host asks to take the place of a missing one. It gets the lowest failed host id, the
+    /// cluster's initial and current state and the metadata log's term; it then rejoins exactly as
+    /// that host restarted would.
+    private func replaceRequested(_ connection: Connection, _ request: JoinRequest, refuse: (String) -> Void) {
+        guard let node = runtime?.cluster, let metadata = node.metadata, isRunning else {
+            refuse("this host is not serving a running cluster yet")
+            return
+        }
+        if let why = configurationMismatch(request) {
+            refuse(why)
+            return
+        }
+        let state = node.state
+        let reserved = replacementsGiven.withLock { given -> HostID? in
+            let now = Host.monotonicMillis()
+            given = given.filter { now - $0.value < 60_000 }
+            guard let id = state.members.filter({ $0.state == .failed && given[$0.id] == nil }).map(\.id).min() else { return nil }
+            given[id] = now
+            return id
+        }
+        guard let id = reserved else {
+            refuse("the cluster is not missing a host (all \(state.members.count) are live or rejoining); growing a cluster "
+                + "(elastic join) is not supported yet")
+            return
+        }
+        guard let bootstrap = try? loadIdentity()?.1 else {
+            refuse("this host cannot read its own record of the cluster")
+            return
+        }
+        log("Host at \(request.member.internalEndpoint) takes the place of missing host \(id.rawValue)")
+        connection.write(frame: PeerMessage.replace(id, bootstrap: bootstrap.encoded(), current: state.encoded(),
+                                                    term: metadata.term).encodeFrame())
+    }
+
+    /// `--add`: asks the running cluster (any --host that answers) for a missing host's place.
+    private func replaceMissingHost(_ cluster: ClusterOptions, me: ClusterMember) throws(HostError)
+        -> (HostID, ClusterState, ClusterState, UInt64) {
+        let endpoints = cluster.hosts.compactMap(ClusterOptions.parseEndpoint)
+        let request = JoinRequest(member: me, configHash: root.deployment.configHash, deploymentText: deploymentText,
+                                  schemaHash: schemaHash, replacing: true)
+        let deadline = Host.monotonicMillis() + Int64(min(cluster.formationTimeoutMillis, 120_000))
+        var lastProblem = "no host in --host answered"
+        while Host.monotonicMillis() < deadline {
+            for endpoint in endpoints {
+                switch Host.ask(endpoint, .join(request)) {
+                case .replace(let id, let bootstrap, let current, let term)?:
+                    guard let b = try? ClusterState.decode(bootstrap), let c = try? ClusterState.decode(current) else {
+                        throw .notStartable("the cluster sent an undecodable state")
+                    }
+                    return (id, b, c, term)
+                case .refused(let why)?:
+                    throw .notStartable("\(endpoint.host):\(endpoint.port) refused to add this host: \(why)")
+                default:
+                    lastProblem = "\(endpoint.host):\(endpoint.port) did not answer"
+                }
+            }
+            usleep(500_000)
+        }
+        throw .notStartable("cannot add this host to the cluster: \(lastProblem)")
+    }
+
+    /// Sends one message to `endpoint` on a connection of its own and waits (5 s at most) for the answer.
+    static func ask(_ endpoint: (host: String, port: Int), _ message: PeerMessage) -> PeerMessage? {
+        guard let group = try? EventLoopGroup(loopCount: 1) else { return nil }
+        defer { group.shutdown() }
+        var configuration = NetConfiguration(log: { _ in })
+        configuration.maxFrameBytes = 256 << 20
+        let reply = OneShot<PeerMessage?>()
+        guard let connection = try? TCPConnector.connect(host: endpoint.host, port: endpoint.port, group: group,
+                                                         configuration: configuration, timeoutMillis: 1_000,
+                                                         makeHandler: { _ in ReplyHandler(reply) }) else { return nil }
+        defer { connection.close() }
+        connection.write(frame: message.encodeFrame())
+        return reply.wait(timeoutMillis: 5_000) ?? nil
+    }
+
+    /// A replacing host starts its metadata log at the cluster's term, having voted for itself in
+    /// it: its seat was the missing host's, which may have voted in this term already, and a
+    /// second vote in one term could elect two coordinators.
+    private func seedMetadataLog(term: UInt64, me: HostID) throws(HostError) {
+        let record = RaftDiskRecord.encodeFramed(.hardState(HardState(currentTerm: Term(term), votedFor: me)))
+        do {
+            try Data(record).write(to: URL(fileURLWithPath: clusterDirectory + "/raft.log"), options: .atomic)
+        } catch {
+            throw .notStartable("cannot write \(clusterDirectory)/raft.log: \(error)")
+        }
+    }
+
+    /// Why a joining host's deployment or schema does not match this host's, or nil when both do.
+    private func configurationMismatch(_ request: JoinRequest) -> String? {
+        if request.configHash != root.deployment.configHash {
+            return Host.deploymentDifference(coordinator: deploymentText, joiner: request.deploymentText)
+        }
+        if request.schemaHash != schemaHash {
+            return "the schema files differ from the cluster's; initialize every host with the same --schema files"
+        }
+        return nil
     }
 
     /// Names the settings that differ between two canonical deployments.

@@ -44,6 +44,8 @@ public final class Host: Sendable {
     let hostIDState = Atomic<Int32>(0)
     let meshRef = Mutex<Mesh?>(nil)
     let formationRef = Mutex<Formation?>(nil)
+    /// Missing host ids recently given to replacing hosts (monotonic ms), so two at once get two.
+    let replacementsGiven = Mutex<[HostID: Int64]>([:])
     /// Set once a rejoin finishes: nil on success, else why it failed.
     let rejoinOutcome = OneShot<String?>()
 

@@ -76,9 +76,12 @@ public struct ClusterOptions: Sendable {
     public var heartbeatIntervalMillis: Int
     /// How long `start()` waits for the cluster to form (all hosts joined) or for a rejoin.
     public var formationTimeoutMillis: Int
+    /// `--add`: a fresh host that takes the place of a host the running cluster is missing.
+    public var add: Bool
 
     public init(hosts: [String], count: Int, internalInterface: String? = nil, placementGroup: String? = nil,
-                heartbeatIntervalMillis: Int = 100, formationTimeoutMillis: Int = 600_000) {
+                heartbeatIntervalMillis: Int = 100, formationTimeoutMillis: Int = 600_000, add: Bool = false) {
+        self.add = add
         self.hosts = hosts
         self.count = count
         self.internalInterface = internalInterface
