@@ -342,12 +342,12 @@ extension Host {
         while Host.monotonicMillis() < deadline {
             for endpoint in endpoints {
                 switch Host.ask(endpoint, .join(request)) {
-                case .replace(let id, let bootstrap, let current, let term)?:
+                case .answered(.replace(let id, let bootstrap, let current, let term)?):
                     guard let b = try? ClusterState.decode(bootstrap), let c = try? ClusterState.decode(current) else {
                         throw .notStartable("the cluster sent an undecodable state")
                     }
                     return (id, b, c, term)
-                case .refused(let why)?:
+                case .answered(.refused(let why)?):
                     throw .notStartable("\(endpoint.host):\(endpoint.port) refused to add this host: \(why)")
                 default:
                     lastProblem = "\(endpoint.host):\(endpoint.port) did not answer"
@@ -358,19 +358,29 @@ extension Host {
         throw .notStartable("cannot add this host to the cluster: \(lastProblem)")
     }
 
-    /// Sends one message to `endpoint` on a connection of its own and waits (5 s at most) for the answer.
-    static func ask(_ endpoint: (host: String, port: Int), _ message: PeerMessage) -> PeerMessage? {
-        guard let group = try? EventLoopGroup(loopCount: 1) else { return nil }
+    enum AskOutcome {
+        /// No connection could be made.
+        case unreachable
+        /// The first frame back (nil: the connection closed, or nothing came in time).
+        case answered(PeerMessage?)
+    }
+
+    /// Sends one message to `endpoint` on a connection of its own and waits, at most
+    /// `timeoutMillis`, for the first frame back. `sent` runs once the message is on its way.
+    static func ask(_ endpoint: (host: String, port: Int), _ message: PeerMessage, timeoutMillis: Int = 5_000,
+                    sent: () -> Void = {}) -> AskOutcome {
+        guard let group = try? EventLoopGroup(loopCount: 1) else { return .unreachable }
         defer { group.shutdown() }
         var configuration = NetConfiguration(log: { _ in })
         configuration.maxFrameBytes = 256 << 20
         let reply = OneShot<PeerMessage?>()
         guard let connection = try? TCPConnector.connect(host: endpoint.host, port: endpoint.port, group: group,
                                                          configuration: configuration, timeoutMillis: 1_000,
-                                                         makeHandler: { _ in ReplyHandler(reply) }) else { return nil }
+                                                         makeHandler: { _ in ReplyHandler(reply) }) else { return .unreachable }
         defer { connection.close() }
         connection.write(frame: message.encodeFrame())
-        return reply.wait(timeoutMillis: 5_000) ?? nil
+        sent()
+        return .answered(reply.wait(timeoutMillis: timeoutMillis) ?? nil)
     }
 
     /// A replacing host starts its metadata log at the cluster's term, having voted for itself in
@@ -415,36 +425,26 @@ extension Host {
                                   schemaHash: schemaHash)
         var reported = false
         while Host.monotonicMillis() < deadline {
-            let reply = OneShot<PeerMessage?>()
-            guard let group = try? EventLoopGroup(loopCount: 1) else { throw .notStartable("cannot start an event loop") }
-            defer { group.shutdown() }
-            var configuration = NetConfiguration(log: { _ in })
-            configuration.maxFrameBytes = 256 << 20
-            guard let connection = try? TCPConnector.connect(host: leader.host, port: leader.port, group: group,
-                                                             configuration: configuration, timeoutMillis: 1_000,
-                                                             makeHandler: { _ in ReplyHandler(reply) }) else {
+            let remaining = Int(deadline - Host.monotonicMillis())
+            let outcome = Host.ask(leader, .join(request), timeoutMillis: max(1, remaining)) { [self] in
+                log("Asked the start-up coordinator at \(leader.host):\(leader.port) to join; waiting for \(cluster.count) hosts")
+            }
+            switch outcome {
+            case .unreachable:
                 if !reported {
                     log("Waiting for the start-up coordinator at \(leader.host):\(leader.port)")
                     reported = true
                 }
                 usleep(300_000)
-                continue
-            }
-            connection.write(frame: PeerMessage.join(request).encodeFrame())
-            log("Asked the start-up coordinator at \(leader.host):\(leader.port) to join; waiting for \(cluster.count) hosts")
-            let remaining = Int(deadline - Host.monotonicMillis())
-            guard let answer = reply.wait(timeoutMillis: max(1, remaining)) else { break }
-            connection.close()
-            switch answer {
-            case .refused(let why)?:
+            case .answered(.refused(let why)?):
                 throw .notStartable("the start-up coordinator at \(leader.host):\(leader.port) refused this host: \(why)")
-            case .welcome(let id, let bytes)?:
+            case .answered(.welcome(let id, let bytes)?):
                 do {
                     return (id, try ClusterState.decode(bytes))
                 } catch {
                     throw .notStartable("the start-up coordinator sent an undecodable cluster state: \(error)")
                 }
-            default:
+            case .answered:
                 usleep(300_000)   // the coordinator went away before answering; try again
             }
         }
