@@ -139,6 +139,13 @@ def test_kill9_failover_then_rejoin_under_load(cluster_factory):
             cluster.wait_for("KSAFETY through host %d with nothing missing after the rejoin" % via,
                              lambda: check_ksafety(cluster, via, {p: 0 for p in topology}), 15)
         cluster.assert_status(victim, live=3, missing=0)
+        # Once the rejoin is over, nothing more is proposed: the metadata logs stop growing (a
+        # finished rejoiner that kept re-proposing its end would append an entry every second).
+        logs = [h.root / "cluster" / "raft.log" for h in cluster.hosts]
+        before = [p.stat().st_size for p in logs]
+        time.sleep(3)
+        assert [p.stat().st_size for p in logs] == before, \
+            "metadata logs still grow after the rejoin: %r -> %r" % (before, [p.stat().st_size for p in logs])
         rejoined = cluster.topology(via=victim)
         holding = [p for p, info in rejoined.items() if ids_after[victim] in info.replica_host_ids]
         assert holding, "the rejoined host (id %d) holds no partition: %r" % (

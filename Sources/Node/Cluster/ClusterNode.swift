@@ -235,7 +235,10 @@ public final class ClusterNode: Sendable {
         case .replicaReady(let host, _):
             if host == me && state.member(me)?.incarnation == incarnation { rejoinProgress(state) }
         case .rejoinEnd(let host):
-            if host == me && state.member(me)?.incarnation == incarnation { services.rejoinCompleted() }
+            if host == me && state.member(me)?.incarnation == incarnation {
+                rejoin.withLock { $0.done = true }
+                services.rejoinCompleted()
+            }
         case .schema:
             break
         }
