@@ -38,8 +38,6 @@ struct RejoinState {
     var caughtUp: Set<PartitionID> = []
     /// Partitions whose snapshot has fully arrived and is being loaded.
     var loading: Set<PartitionID> = []
-    var bytesReceived = 0
-    var startedMillis: Int64 = 0
     var done = false
 }
 
@@ -49,14 +47,6 @@ extension ClusterNode {
     /// Marks this host as restarted: it rejoins before it serves.
     func needsRejoin(as member: ClusterMember) {
         rejoin.withLock { $0.member = member }
-    }
-
-    var isRejoining: Bool { rejoin.withLock { $0.member != nil && !$0.done } }
-
-    /// Progress for status: bytes received and partitions caught up.
-    var rejoinProgress: (bytes: Int, partitionsDone: Int, partitions: Int)? {
-        let slots = state.slots(of: me).count
-        return rejoin.withLock { r in r.member == nil || r.done ? nil : (r.bytesReceived, r.caughtUp.count, slots) }
     }
 
     func rejoinTick(_ state: ClusterState) {
@@ -91,7 +81,6 @@ extension ClusterNode {
         let first = rejoin.withLock { r -> Bool in
             guard !r.begun else { return false }
             r.begun = true
-            r.startedMillis = Host.monotonicMillis()
             return true
         }
         guard first else { return }
@@ -164,7 +153,6 @@ extension ClusterNode {
         // Only the current leader's stream counts: one from a leader that has since failed is stale.
         guard state.partition(p)?.leader == peer else { return }
         let complete = rejoin.withLock { r -> (ddl: [String]?, bytes: [UInt8])? in
-            r.bytesReceived += payload.count
             if !ddl.isEmpty { r.ddl[p] = ddl }
             r.chunks[p, default: []].append(contentsOf: payload)
             guard last else { return nil }

@@ -55,11 +55,6 @@ public final class ClusterMultiHandle: Sendable {
 }
 
 extension Engine {
-    /// Whether this host holds a replica of `partition`.
-    public func holds(_ partition: PartitionID) -> Bool {
-        Int(partition.rawValue) < configuration.partitionCount && sites.contains { $0.partition == partition }
-    }
-
     /// Creates a cluster multi-partition transaction over this host's sites. Its body is submitted
     /// later with `CallOptions(cluster:)`; its barriers with `pushBarrier`.
     public func beginClusterMulti(context: ExecutionContext, exchange: any MultiPartitionExchange) -> ClusterMultiHandle {

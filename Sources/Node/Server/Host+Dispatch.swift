@@ -1,5 +1,7 @@
-// How a decoded invocation becomes work: system procedures by name, user and default procedures
-// through the router (find the partition, find its leader, run locally or forward).
+// How a decoded invocation becomes work: system procedures by name; calls that touch data (user
+// and default procedures, @AdHoc, the bulk loaders) through `runData`, which runs them on this
+// host's engine for a single host and hands them to the cluster (leader, replication, forwarding)
+// otherwise; `executeCall` runs a replicated or forwarded call here with the leader's options.
 //
 // Admission, in order: a stopping host answers SERVER_UNAVAILABLE; a paused host answers
 // SERVER_UNAVAILABLE on the client port for user procedures, @AdHoc and the bulk loaders (the
@@ -14,13 +16,6 @@
 
 import VoltModel
 import VoltWire
-
-/// Where a call runs.
-enum Route: Sendable, Equatable {
-    case local
-    case forward(HostID)
-    case unavailable(String)
-}
 
 extension Host {
     typealias Reply = @Sendable (InvocationResult) -> Void
@@ -136,21 +131,6 @@ extension Host {
         case .multi:
             return nil
         }
-    }
-
-    /// Where the leader of `partition` is: this host, another host, or nowhere.
-    func route(_ partition: PartitionID) -> Route {
-        guard let topology else { return .unavailable("The server is not running") }
-        guard let leader = topology.leader(of: partition) else {
-            return .unavailable("\(partition) has no leader in the current topology")
-        }
-        return leader == hostID ? .local : .forward(leader)
-    }
-
-    static func forwardingUnsupported(_ host: HostID) -> InvocationResult {
-        InvocationResult(status: .unexpectedFailure,
-                         statusString: "The leader of this call's partition is \(host); forwarding calls between hosts "
-                            + "is not supported until the cluster milestone")
     }
 
     func refusesWorkWhilePaused(_ session: SessionRecord) -> Bool {

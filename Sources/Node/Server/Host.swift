@@ -16,10 +16,10 @@
 // runs on a utility queue so no loop thread waits on a site. Shared state is in Mutexes (phase and
 // runtime, sessions, paused flag, topology and the last pushed results) and `ServerStats`.
 //
-// Routing (DESIGN.md §4) is shaped for a cluster: a call's partition is found (by the procedure's
-// partition parameter through the ring, or 16383 for multi-partition work), then that partition's
-// leader host in the topology; the leader is this host today, and the forward path, were it ever
-// taken, answers that forwarding arrives with the cluster milestone.
+// Routing (DESIGN.md §4): a call that touches data has a target, its partition (by the procedure's
+// partition parameter through the ring) or multi-partition work. A single host runs it on its
+// engine; a cluster host hands it to its `ClusterNode`, which runs it as the partition's leader or
+// forwards it to the host that is (Host+Cluster.swift, Node/Cluster).
 //
 // Pushes (§6) go only to connections that called `@Subscribe TOPOLOGY`: the TOPO tables whenever
 // `updateTopology` changes their bytes, and the PROCEDURES table after a DDL call changes it.

@@ -2,9 +2,9 @@
 // where its log goes. `voltctl start` parses its command line into this value; tests build it
 // directly with port 0 (the kernel picks a free port; `Host` reports the bound ports).
 //
-// Ports follow VoltDB's defaults (reference/volt-operations.md §1.2). The internal (mesh) and
-// HTTP ports are recorded and reported in `@SystemInformation OVERVIEW` but not bound yet: there
-// is no mesh before the cluster milestone and no HTTP API yet.
+// Ports follow VoltDB's defaults (reference/volt-operations.md §1.2). The internal (mesh) port is
+// bound by a cluster host (`cluster` set); the HTTP port is recorded and reported in
+// `@SystemInformation OVERVIEW` but not bound, as there is no HTTP API yet.
 
 import Glibc
 
