@@ -13,7 +13,7 @@
 //
 // Failure (VoltDB's rule, reference/volt-operations.md): each partition the failed host led is
 // led by the surviving replica that leads the fewest partitions, lowest host id on ties,
-// partitions in id order (Rebalancer `planLeaderFailover`). A partition with no live replica left
+// partitions in id order; the rule itself is Rebalancer's `planLeaderFailover`. A partition with no live replica left
 // stops the cluster: `stoppedReason` says which, and every host stops serving.
 //
 // Invariants (checked by `violations`): epochs only grow (by one per state change); every leader
@@ -201,22 +201,19 @@ public struct ClusterState: Sendable, Equatable {
         return next
     }
 
-    /// Removes `host` from every live set and moves its leaderships (VoltDB's fewest-leaders rule).
+    /// Removes `host` from every live set and moves its leaderships by VoltDB's fewest-leaders rule
+    /// (Rebalancer `planLeaderFailover`); only replicas on live members may lead.
     private mutating func failOver(_ host: HostID, reason: String) {
-        var leads: [HostID: Int] = [:]
-        for p in partitions where p.leader != host { leads[p.leader, default: 0] += 1 }
-        var lost: [PartitionID] = []
-        for i in partitions.indices {
-            partitions[i].live.removeAll { $0 == host }
-            guard partitions[i].leader == host else { continue }
-            let candidates = partitions[i].live.filter { member($0)?.state == .live }
-            guard let next = candidates.min(by: { (leads[$0, default: 0], $0) < (leads[$1, default: 0], $1) }) else {
-                lost.append(partitions[i].id)
-                continue
-            }
-            leads[next, default: 0] += 1
-            partitions[i].leader = next
+        let layout = ClusterLayout(kFactor: kFactor, sitesPerHost: sitesPerHost, hosts: [], partitions: partitions.map { p in
+            PartitionPlacement(id: p.id, leader: p.leader, replicas: p.live.filter { $0 == host || member($0)?.state == .live })
+        })
+        let plan = planLeaderFailover(layout: layout, failedHosts: [host])
+        for i in partitions.indices { partitions[i].live.removeAll { $0 == host } }
+        for promotion in plan.promotions {
+            guard let i = partitions.firstIndex(where: { $0.id == promotion.partition }) else { continue }
+            partitions[i].leader = promotion.to
         }
+        let lost = plan.lostPartitions
         if !lost.isEmpty && stoppedReason == nil {
             stoppedReason = "partition\(lost.count == 1 ? "" : "s") \(lost.map { String($0.rawValue) }.joined(separator: ", ")) "
                 + "lost every replica when host \(host.rawValue) failed (\(reason)); the cluster cannot continue without that data"
