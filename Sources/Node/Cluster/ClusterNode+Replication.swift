@@ -184,7 +184,7 @@ extension ClusterNode {
             log("Dropping an entry of partition \(p.rawValue) from host \(peer.rawValue): this host holds no replica of it")
             return
         }
-        if state.member(peer)?.state == .failed {
+        if anyFailed.load(ordering: .relaxed), current.withLock({ $0.member(peer)?.state == .failed }) {
             log("Dropping an entry of partition \(p.rawValue) from host \(peer.rawValue), which was declared failed")
             return
         }

@@ -64,7 +64,7 @@ public final class ClusterNode: Sendable {
     private let proposals = DispatchQueue(label: "cluster-proposals")
     private let poisoned = Mutex<[HostID: Int64]>([:])
     /// Whether any member is failed: lets the hot path skip the declared-failed check.
-    private let anyFailed = Atomic<Bool>(false)
+    let anyFailed = Atomic<Bool>(false)
     /// Last time (monotonic ms) this host had quorum contact; partition detection measures from it.
     private let quorumSince = Atomic<Int64>(0)
 
@@ -119,7 +119,7 @@ public final class ClusterNode: Sendable {
 
     private func receive(_ message: PeerMessage, from peer: HostID) {
         guard !fatal.load(ordering: .relaxed) else { return }
-        if anyFailed.load(ordering: .relaxed), let member = state.member(peer), member.state == .failed,
+        if anyFailed.load(ordering: .relaxed), let member = current.withLock({ $0.member(peer) }), member.state == .failed,
            mesh.incarnation(of: peer) == member.incarnation {
             // The process we declared failed still talks (it was cut off, or paused and resumed,
             // and has not noticed): it must not serve. Tell it, at most once a second.
@@ -336,12 +336,11 @@ extension ClusterNode {
             reply(InvocationResult(status: .serverUnavailable, statusString: "this host is stopping"))
             return
         }
-        let state = self.state
-        let destination: HostID?
-        switch target {
-        case .partition(let p): destination = state.partition(p)?.leader
-        case .multi: destination = state.multiPartitionHost
-        case .anywhere: destination = me
+        // Read under the lock rather than on a copy of the whole state: this runs for every call.
+        let destination: HostID? = switch target {
+        case .partition(let p): current.withLock { $0.partition(p)?.leader }
+        case .multi: current.withLock { $0.multiPartitionHost }
+        case .anywhere: me
         }
         guard let destination else {
             reply(InvocationResult(status: .serverUnavailable, statusString: "no live host leads this call's partition"))

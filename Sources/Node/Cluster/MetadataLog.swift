@@ -3,7 +3,8 @@
 // It owns one `RaftNode` and the `ClusterState` built by applying the committed entries, in order,
 // to the bootstrap state (the layout the start-up coordinator sent). Every input (a tick from the
 // mesh timer, a Raft message from a peer, a proposal) runs under one lock and follows the Ready
-// contract: persist the hard state and new entries to `D/cluster/raft.log` (appended, fsync'd),
+// contract: persist the hard state and new entries to `D/cluster/raft.log` (the Consensus
+// target's CRC-framed records, appended and fsync'd; a torn tail is dropped on open),
 // then send the messages, then apply the committed entries. Applying produces the new state; the
 // owner's `onApply` runs after the lock is released, in commit order (a second lock serializes
 // the callbacks so two threads never deliver states out of order).
@@ -40,7 +41,7 @@ final class MetadataLog: Sendable {
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .notStartable("cannot open the metadata log \(path): \(String(cString: strerror(errno)))") }
         let bytes = Array(FileManager.default.contents(atPath: path) ?? Data())
-        let (restored, valid) = RaftStorage.load(bytes)
+        let (restored, valid) = PersistentState.load(fromFileBytes: bytes)
         if valid < bytes.count {
             log("Metadata log \(path): dropping a torn tail of \(bytes.count - valid) bytes")
             _ = ftruncate(fd, off_t(valid))
@@ -67,7 +68,7 @@ final class MetadataLog: Sendable {
     func tick() { step { $0.tick() } }
 
     func receive(_ bytes: [UInt8], from peer: HostID) {
-        guard let message = RaftStorage.decodeMessage(bytes) else {
+        guard let message = try? RaftMessage(decoding: bytes) else {
             log("Dropping an undecodable metadata-log message from host \(peer.rawValue)")
             return
         }
@@ -110,14 +111,14 @@ final class MetadataLog: Sendable {
                 }
                 return (ready.messages, applied)
             }
-            for envelope in messages { sendRaft(envelope.to, RaftStorage.encodeMessage(envelope.message)) }
+            for envelope in messages { sendRaft(envelope.to, envelope.message.encoded()) }
             for (state, command) in applied { onApply(state, command) }
         }
     }
 
     /// Appends the durable part of `ready` and syncs it before any message it caused is sent.
     private func persist(_ ready: Ready) {
-        let bytes = RaftStorage.records(ready)
+        let bytes = RaftDiskRecord.records(from: ready).flatMap(RaftDiskRecord.encodeFramed)
         guard !bytes.isEmpty else { return }
         let written = bytes.withUnsafeBytes { write(fileDescriptor, $0.baseAddress, $0.count) }
         precondition(written == bytes.count, "cannot write the metadata log: \(String(cString: strerror(errno)))")
