@@ -11,24 +11,13 @@ public enum TCPConnector {
     public static func connect(host: String, port: Int, group: EventLoopGroup, configuration: NetConfiguration,
                                timeoutMillis: Int,
                                makeHandler: @escaping @Sendable (Connection) -> any ConnectionHandler) throws(NetError) -> Connection {
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        hints.ai_flags = AI_NUMERICSERV
-        var list: UnsafeMutablePointer<addrinfo>?
-        let rc = getaddrinfo(host, String(port), &hints, &list)
-        guard rc == 0, let info = list else {
-            throw NetError("resolve \(host):\(port) (\(String(cString: gai_strerror(rc))))", errno: EINVAL)
-        }
-        defer { freeaddrinfo(list) }
-        let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
-        let fd = socket(info.pointee.ai_family, type, 0)
-        guard fd >= 0 else { throw NetError("socket", errno: errno) }
+        var resolved = try ResolvedSocket.open(host: host, port: port, flags: AI_NUMERICSERV)
+        let fd = resolved.fd
         func fail(_ operation: String, _ code: Int32) -> NetError {
             Glibc.close(fd)
             return NetError(operation, errno: code)
         }
-        if Glibc.connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) != 0 {
+        if resolved.withAddress({ Glibc.connect(fd, $0, $1) }) != 0 {
             guard errno == EINPROGRESS else { throw fail("connect \(host):\(port)", errno) }
             var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
             let ready = poll(&pfd, 1, Int32(timeoutMillis))

@@ -98,26 +98,15 @@ public final class TCPListener: @unchecked Sendable {
 
     private static func makeListeningSocket(host: String, port: Int, backlog: Int32) throws(NetError) -> Int32 {
         guard (0...65535).contains(port) else { throw NetError("listen on \(host):\(port): port out of range", errno: EINVAL) }
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV
-        var list: UnsafeMutablePointer<addrinfo>?
-        let rc = getaddrinfo(host, String(port), &hints, &list)
-        guard rc == 0, let info = list else {
-            throw NetError("resolve \(host):\(port) (\(String(cString: gai_strerror(rc))))", errno: EINVAL)
-        }
-        defer { freeaddrinfo(list) }
-        let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
-        let fd = socket(info.pointee.ai_family, type, 0)
-        guard fd >= 0 else { throw NetError("socket", errno: errno) }
+        var resolved = try ResolvedSocket.open(host: host, port: port, flags: AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV)
+        let fd = resolved.fd
         var one: Int32 = 1
         guard setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
             let e = errno
             Glibc.close(fd)
             throw NetError("setsockopt SO_REUSEADDR", errno: e)
         }
-        guard bind(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
+        guard resolved.withAddress({ bind(fd, $0, $1) }) == 0 else {
             let e = errno
             Glibc.close(fd)
             throw NetError("bind \(host):\(port)", errno: e)
