@@ -11,7 +11,9 @@
 //     4 requestVoteResponse   term, granted
 //     5 appendEntries         term, prevLogIndex, prevLogTerm, leaderCommit, u32 count, entries
 //     6 appendEntriesResponse term, success, matchIndex
-// An entry is term, index, kind (0 command, 1 leader no-op), payload (length-prefixed).
+// An entry is term, index, kind (0 command, 1 leader no-op, 2 configuration), payload
+// (length-prefixed). A configuration entry's payload must itself decode as a `RaftConfiguration`
+// (three counted host lists, see RaftConfiguration.swift), or the entry is refused.
 // A hard state is currentTerm, then 0, or 1 and the voted-for host id.
 // New kinds get new tags; an unknown tag is an error, never skipped.
 //
@@ -47,6 +49,8 @@ public enum RaftCodecError: Error, Hashable, Sendable {
     case emptyEntriesRecord
     /// A framed record whose payload does not match its CRC-32.
     case checksumMismatch(stored: UInt32, computed: UInt32)
+    /// A configuration with no voters, unsorted or repeated hosts, or a learner that also votes.
+    case invalidConfiguration(String)
 }
 
 extension RaftMessage {
@@ -129,6 +133,7 @@ struct ByteWriter {
         switch entry.kind {
         case .command: u8(0)
         case .leaderNoop: u8(1)
+        case .configuration: u8(2)
         }
         byteArray(entry.payload)
     }
@@ -232,9 +237,12 @@ struct ByteReader {
         switch try u8() {
         case 0: kind = .command
         case 1: kind = .leaderNoop
+        case 2: kind = .configuration
         case let other: throw .unknownEntryKind(other)
         }
-        return LogEntry(term: term, index: index, kind: kind, payload: try byteArray())
+        let payload = try byteArray()
+        if kind == .configuration { _ = try RaftConfiguration(decoding: payload) }
+        return LogEntry(term: term, index: index, kind: kind, payload: payload)
     }
 
     /// A counted list of entries whose indexes run consecutively from `first` (or from whatever

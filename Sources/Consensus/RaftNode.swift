@@ -34,10 +34,10 @@
 // Any message carrying a higher term makes the node a follower of that term first, except a
 // pre-vote request and a granted pre-vote response, whose term is only a question about the future.
 //
-// Quorums. Every count (votes, pre-votes, commit advancement, check-quorum) goes through
-// `QuorumRule`: a strict majority, or exactly half of the members if that half holds the lowest
-// member id (VoltDB's tie-break; the proof that any two quorums still intersect is in
-// QuorumRule.swift).
+// Quorums. Every count (votes, pre-votes, commit advancement, check-quorum) goes through the
+// configuration's `isQuorum`: per voting set, `QuorumRule`, a strict majority, or exactly half of
+// the members if that half holds the lowest member id (VoltDB's tie-break; the proof that any two
+// quorums still intersect is in QuorumRule.swift), and both voting sets while joint.
 //
 // Invariants (preconditions here; cluster-wide ones are checked by `RaftInvariants`):
 // - currentTerm never decreases; votedFor is set at most once per term.
@@ -47,16 +47,42 @@
 // - lastApplied <= commitIndex; entries are handed out for applying exactly once per incarnation.
 //
 // Where this departs from, or stops short of, Raft:
-// - Membership is the fixed peer set given at creation. Joint consensus (§6) is not implemented
-//   yet; adding or removing hosts will need it before the elastic join can use this log.
+// - Membership changes by joint consensus only (§6, RaftConfiguration.swift says why a single
+//   voter at a time is unsafe under VoltDB's tie-break), with learners (thesis §4.2.1), in the
+//   shape of etcd's ConfChangeV2 with automatic leave. A configuration takes effect on a node as
+//   soon as its entry is in that node's log, committed or not (thesis §4.1): the node always uses
+//   the latest configuration entry in its log, or the bootstrap configuration when there is none,
+//   and falls back to an earlier one if a conflicting leader truncates the entry. That keeps a
+//   restarted node right without persisting its commit index. The leader accepts a membership
+//   proposal only when no change is under way: the latest configuration entry is committed, the
+//   configuration is not joint, and the leader has committed an entry of its own term (the
+//   thesis's fix for a change proposed by a leader that has not yet caught up on its
+//   predecessor's). A change of voters becomes a joint configuration entry (new voters, outgoing
+//   = old voters); once that entry commits, the leader appends the entry that leaves it (new
+//   voters alone). A change of learners only is a single entry (learners never count). A leader
+//   that is not a voter of its latest, committed configuration steps down.
+// - Only voters are asked for votes; everyone in the configuration receives the log. A node
+//   campaigns if it votes in its latest configuration, or voted in the one before and the latest
+//   is not known to be committed: a leader that removed itself and stepped down (cut off) before
+//   that commit may hold the only up-to-date log, so it must be able to lead again, not counting
+//   itself, until the configuration without it commits (found by the simulator: without this the
+//   remaining voter waited forever for its vote). A node accepts messages from any host,
+//   including hosts its (possibly stale) configuration does not know yet: a new host learns the
+//   configuration from the log it is sent.
+// - Check-quorum also runs when a leader adopts a configuration: a leader whose new voters have
+//   not been heard from steps down at once. A new leader counts as just heard from only the peers
+//   that voted for it (the others may matter to a later configuration); a host that is new to the
+//   configuration gets one election timeout to answer.
 // - Quorums follow VoltDB's exact-half tie-break rather than plain majority, so an even split
 //   leaves the side with the lowest member id able to elect and commit (see `QuorumRule`).
 // - Pre-vote and check-quorum are always on (etcd makes them options): together they keep a host
 //   that was cut off, and comes back, from deposing a healthy leader, and keep a cut-off leader
 //   from holding its role (and accepting proposals that cannot commit) indefinitely. The leader
-//   lease is applied to pre-votes only, not to RequestVote as thesis §4.2.3 also suggests: with a
-//   fixed membership a RequestVote is only ever sent after a quorum granted pre-votes, i.e. after
-//   a quorum stopped hearing from any leader. Safety does not depend on either mechanism.
+//   lease is applied to pre-votes only, not to RequestVote as thesis §4.2.3 also suggests: a
+//   RequestVote is only ever sent after a quorum of the candidate's configuration granted
+//   pre-votes, i.e. after they stopped hearing from any leader, and a host removed from the
+//   configuration that never learned it finds its pre-votes refused by hosts that still hear the
+//   leader. Safety does not depend on either mechanism.
 // - No log compaction or snapshots (InstallSnapshot); the whole log stays in memory.
 // - Rejected AppendEntries carry a hint (the follower's last possibly-matching index) so that the
 //   leader backs off in one round trip instead of one index at a time.
@@ -83,10 +109,14 @@ public struct RaftConfig: Hashable, Sendable {
 
 public struct RaftNode: Sendable {
     public let id: HostID
-    /// Every voting member, this node included, in ascending order.
-    public let members: [HostID]
-    /// Which sets of members decide: VoltDB's exact-half tie-break over `members`.
-    public let quorumRule: QuorumRule
+    /// The configuration before any configuration entry (the hosts that formed the cluster).
+    public let bootstrap: RaftConfiguration
+    /// The latest configuration in the log (committed or not), or `bootstrap` if there is none.
+    public private(set) var configuration: RaftConfiguration
+    /// The index of the entry that set `configuration`; zero for the bootstrap configuration.
+    public private(set) var configurationIndex: LogIndex = .zero
+    /// The configuration before `configuration` (the bootstrap one when there is none).
+    private var previousConfiguration: RaftConfiguration
     public let config: RaftConfig
 
     // Persistent state (reported through `Ready.hardState` / `entriesToPersist`).
@@ -119,18 +149,25 @@ public struct RaftNode: Sendable {
     private var lastReportedHardState: HardState
     private var lastReportedSoftState: SoftState
 
-    /// A node of a cluster whose voting members are `members` (which must include `id`), starting
-    /// from `restoring` (empty for a brand-new node). `rng` draws election timeouts.
+    /// A node of a cluster whose voters are `members`, starting from `restoring` (empty for a
+    /// brand-new node). `rng` draws election timeouts.
     public init(id: HostID, members: [HostID], config: RaftConfig = RaftConfig(),
                 restoring state: PersistentState = PersistentState(), rng: SplitMix64) {
-        let sorted = Array(Set(members)).sorted()
-        precondition(sorted.contains(id), "\(id) is not among the members \(sorted)")
+        self.init(id: id, bootstrap: RaftConfiguration(voters: Array(Set(members))), config: config, restoring: state, rng: rng)
+    }
+
+    /// A node whose configuration before any configuration entry is `bootstrap`. A host that is
+    /// not in it (a host added later) starts with the bootstrap of the cluster it is added to and
+    /// an empty log, and learns its membership from the log the leader sends it.
+    public init(id: HostID, bootstrap: RaftConfiguration, config: RaftConfig = RaftConfig(),
+                restoring state: PersistentState = PersistentState(), rng: SplitMix64) {
         for (offset, entry) in state.log.enumerated() {
             precondition(entry.index.rawValue == UInt64(offset + 1), "restored log has \(entry) at position \(offset)")
         }
         self.id = id
-        self.members = sorted
-        self.quorumRule = QuorumRule(members: sorted)
+        self.bootstrap = bootstrap
+        self.configuration = bootstrap
+        self.previousConfiguration = bootstrap
         self.config = config
         self.currentTerm = state.hardState.currentTerm
         self.votedFor = state.hardState.votedFor
@@ -138,12 +175,16 @@ public struct RaftNode: Sendable {
         self.rng = rng
         self.lastReportedHardState = state.hardState
         self.lastReportedSoftState = SoftState(role: .follower, term: state.hardState.currentTerm, leader: nil)
+        recomputeConfiguration()
         resetElectionTimer()
     }
 
     // MARK: - Reading
 
-    public var peers: [HostID] { members.filter { $0 != id } }
+    /// Every other host that receives the log, ascending.
+    public var peers: [HostID] { configuration.members.filter { $0 != id } }
+    /// Every other host that votes, ascending: whom a (pre-)candidate asks.
+    public var votingPeers: [HostID] { configuration.votingMembers.filter { $0 != id } }
     public var lastLogIndex: LogIndex { LogIndex(UInt64(log.count)) }
     public var lastLogTerm: Term { log.last?.term ?? .zero }
     public var hardState: HardState { HardState(currentTerm: currentTerm, votedFor: votedFor) }
@@ -165,7 +206,10 @@ public struct RaftNode: Sendable {
         switch role {
         case .follower, .preCandidate, .candidate:
             electionElapsedTicks += 1
-            if electionElapsedTicks >= randomizedElectionTimeoutTicks { preCampaign() }
+            if electionElapsedTicks >= randomizedElectionTimeoutTicks {
+                // A learner (or a host not in the configuration yet) waits to be sent the log.
+                if mayCampaign { preCampaign() } else { resetElectionTimer() }
+            }
         case .leader:
             if !hasQuorumContact {
                 // Check-quorum: cut off from a quorum, this leader could not commit anyway, and
@@ -182,9 +226,9 @@ public struct RaftNode: Sendable {
         return drain()
     }
 
-    /// A message from `from`. Messages from non-members are ignored.
+    /// A message from `from`, which need not be in this node's configuration (see the header).
     public mutating func receive(_ message: RaftMessage, from: HostID) -> Ready {
-        guard from != id, members.contains(from) else { return drain() }
+        guard from != id else { return drain() }
         lastHeardTick[from] = ticksElapsed
         if message.term > currentTerm && !message.isAboutAFutureTerm {
             // A higher term always wins; an AppendEntries names the new leader.
@@ -227,7 +271,7 @@ public struct RaftNode: Sendable {
             guard let heard = lastHeardTick[peer] else { return false }
             return ticksElapsed - heard < config.electionTimeoutTicks
         }
-        return quorumRule.isQuorum(recent + [id])
+        return configuration.isQuorum(recent + [id])
     }
 
     /// Whether this node believes a live leader exists: it is the leader, or it heard from one
@@ -245,11 +289,11 @@ public struct RaftNode: Sendable {
         leader = nil
         votesGranted = [id]
         resetElectionTimer()
-        if quorumRule.isQuorum(votesGranted) {
+        if configuration.isQuorum(votesGranted) {
             campaign()
             return
         }
-        for peer in peers {
+        for peer in votingPeers {
             send(.preVote(term: currentTerm.next, lastLogIndex: lastLogIndex, lastLogTerm: lastLogTerm), to: peer)
         }
     }
@@ -266,7 +310,7 @@ public struct RaftNode: Sendable {
         // round in progress count.
         guard role == .preCandidate, granted, term == currentTerm.next else { return }
         votesGranted.insert(from)
-        if quorumRule.isQuorum(votesGranted) { campaign() }
+        if configuration.isQuorum(votesGranted) { campaign() }
     }
 
     private mutating func campaign() {
@@ -277,11 +321,11 @@ public struct RaftNode: Sendable {
         leader = nil
         votesGranted = [id]
         resetElectionTimer()
-        if quorumRule.isQuorum(votesGranted) {
+        if configuration.isQuorum(votesGranted) {
             becomeLeader()
             return
         }
-        for peer in peers {
+        for peer in votingPeers {
             send(.requestVote(term: currentTerm, lastLogIndex: lastLogIndex, lastLogTerm: lastLogTerm), to: peer)
         }
     }
@@ -301,7 +345,7 @@ public struct RaftNode: Sendable {
     private mutating func handleVoteResponse(term: Term, from: HostID, granted: Bool) {
         guard role == .candidate, term == currentTerm, granted else { return }
         votesGranted.insert(from)
-        if quorumRule.isQuorum(votesGranted) { becomeLeader() }
+        if configuration.isQuorum(votesGranted) { becomeLeader() }
     }
 
     private mutating func becomeFollower(term: Term, leader newLeader: HostID?) {
@@ -328,8 +372,10 @@ public struct RaftNode: Sendable {
         for peer in peers {
             nextIndex[peer] = lastLogIndex.next
             matchIndex[peer] = .zero
-            // Check-quorum's grace: the votes that elected this leader just arrived.
-            lastHeardTick[peer] = ticksElapsed
+            // Check-quorum's grace: the votes that elected this leader just arrived. Peers that did
+            // not vote keep when they were really last heard from (they may matter to a later
+            // configuration).
+            if votesGranted.contains(peer) { lastHeardTick[peer] = ticksElapsed }
         }
         _ = appendAsLeader(kind: .leaderNoop, payload: [])
         broadcastAppend()
@@ -346,11 +392,13 @@ public struct RaftNode: Sendable {
         let entry = LogEntry(term: currentTerm, index: lastLogIndex.next, kind: kind, payload: payload)
         log.append(entry)
         recordPersist([entry])
+        if kind == .configuration { adoptConfiguration(of: entry) }
         advanceCommitIndex()  // a single-member cluster commits at once
         return entry
     }
 
     private mutating func broadcastAppend() {
+        guard role == .leader else { return }
         for peer in peers { sendAppend(to: peer) }
     }
 
@@ -400,14 +448,117 @@ public struct RaftNode: Sendable {
     private mutating func advanceCommitIndex() -> Bool {
         guard role == .leader else { return false }
         var matches = matchIndex
-        matches[id] = lastLogIndex
-        let quorumMatch = quorumRule.highestIndexHeldByQuorum(matches)
+        matches[id] = lastLogIndex   // counted only where this leader is a voter
+        let quorumMatch = configuration.highestIndexHeldByQuorum(matches)
         // Only entries of the current term commit by counting replicas (§5.4.2).
-        if quorumMatch > commitIndex, term(at: quorumMatch) == currentTerm {
-            setCommitIndex(quorumMatch)
-            return true
+        guard quorumMatch > commitIndex, term(at: quorumMatch) == currentTerm else { return false }
+        setCommitIndex(quorumMatch)
+        if configurationIndex <= commitIndex {
+            if configuration.isJoint {
+                // The joint entry committed under both voting sets: leave it for the new voters.
+                _ = appendAsLeader(kind: .configuration, payload: configuration.leavingJoint.encoded())
+            } else if !configuration.isVoter(id) {
+                // Removed, and the configuration without it committed: tell the others the commit
+                // index, then let them elect a leader among themselves (Raft §6).
+                broadcastAppend()
+                becomeFollower(term: currentTerm, leader: nil)
+            }
         }
-        return false
+        return true
+    }
+
+    // MARK: - Membership
+
+    /// Proposes the membership `voters` and `learners` (the whole new membership, not a delta).
+    /// A change of voters goes through a joint configuration that the leader leaves by itself once
+    /// it commits; a change of learners alone is one entry. See the header for when it is refused.
+    public mutating func proposeMembership(voters: [HostID], learners: [HostID]) -> (result: MembershipResult, ready: Ready) {
+        guard role == .leader else { return (.refused(.notLeader(knownLeader: leader)), drain()) }
+        guard configurationIndex <= commitIndex, !configuration.isJoint, term(at: commitIndex) == currentTerm else {
+            return (.refused(.changeInProgress), drain())
+        }
+        let newVoters = Set(voters), newLearners = Set(learners)
+        if newVoters.isEmpty { return (.refused(.invalid("no voters")), drain()) }
+        if newVoters.count != voters.count || newLearners.count != learners.count {
+            return (.refused(.invalid("a host is listed twice")), drain())
+        }
+        if let both = newVoters.intersection(newLearners).min() {
+            return (.refused(.invalid("host \(both.rawValue) is both a voter and a learner")), drain())
+        }
+        if let demoted = newLearners.intersection(configuration.voters).subtracting(newVoters).min() {
+            // A joint configuration cannot hold a host as an outgoing voter and a learner at once;
+            // remove it first, then add it back as a learner.
+            return (.refused(.invalid("host \(demoted.rawValue) votes now and cannot become a learner in the same change")), drain())
+        }
+        let target: RaftConfiguration
+        if newVoters == Set(configuration.voters) {
+            if newLearners == Set(configuration.learners) { return (.refused(.unchanged), drain()) }
+            target = RaftConfiguration(voters: voters, learners: learners)
+        } else {
+            target = RaftConfiguration(voters: voters, outgoing: configuration.voters, learners: learners)
+        }
+        let entry = appendAsLeader(kind: .configuration, payload: target.encoded())
+        broadcastAppend()
+        return (.accepted(index: entry.index, term: entry.term), drain())
+    }
+
+    /// Whether this node may start an election: it votes in its latest configuration, or it voted
+    /// in the one before and the latest is not known to be committed. The second case keeps a
+    /// leader that removed itself live: if it stepped down before the configuration without it
+    /// committed, it may hold the only up-to-date log, and the remaining voters need it to lead
+    /// (not counting itself, Raft §6) until that configuration commits.
+    private var mayCampaign: Bool {
+        configuration.isVoter(id) || (configurationIndex > commitIndex && previousConfiguration.isVoter(id))
+    }
+
+    private static func decodeConfiguration(_ entry: LogEntry) -> RaftConfiguration {
+        guard let decoded = try? RaftConfiguration(decoding: entry.payload) else {
+            preconditionFailure("configuration entry \(entry) does not decode")
+        }
+        return decoded
+    }
+
+    /// Makes the configuration in `entry` (just appended) the one in force.
+    private mutating func adoptConfiguration(of entry: LogEntry) {
+        configuration = Self.decodeConfiguration(entry)
+        configurationIndex = entry.index
+        previousConfiguration = log[..<(Int(entry.index.rawValue) - 1)].last { $0.kind == .configuration }
+            .map(Self.decodeConfiguration) ?? bootstrap
+        syncPeersWithConfiguration()
+        if role == .leader && !hasQuorumContact {
+            // The new voters have not been heard from (they are down or cut off): this leader
+            // could not commit, so check-quorum applies at once rather than at the next tick.
+            becomeFollower(term: currentTerm, leader: nil)
+        }
+    }
+
+    /// The latest configuration entry in the log, or the bootstrap one: after a restart and after
+    /// a conflicting leader truncated the log.
+    private mutating func recomputeConfiguration() {
+        if let entry = log.last(where: { $0.kind == .configuration }) {
+            adoptConfiguration(of: entry)
+        } else {
+            configuration = bootstrap
+            configurationIndex = .zero
+            previousConfiguration = bootstrap
+            syncPeersWithConfiguration()
+        }
+    }
+
+    /// A leader tracks exactly the hosts of its configuration: new ones start just past its log
+    /// (the first AppendEntries finds where they stand), removed ones are dropped.
+    private mutating func syncPeersWithConfiguration() {
+        guard role == .leader else { return }
+        let current = Set(peers)
+        for peer in nextIndex.keys where !current.contains(peer) {
+            nextIndex[peer] = nil
+            matchIndex[peer] = nil
+        }
+        for peer in peers where nextIndex[peer] == nil {
+            nextIndex[peer] = lastLogIndex.next
+            matchIndex[peer] = .zero
+            lastHeardTick[peer] = ticksElapsed
+        }
     }
 
     // MARK: - Replication, follower side
@@ -432,6 +583,7 @@ public struct RaftNode: Sendable {
             send(.appendEntriesResponse(term: currentTerm, success: false, matchIndex: hint), to: from)
             return
         }
+        var truncated = false
         for (offset, entry) in entries.enumerated() {
             precondition(entry.index.rawValue == prevLogIndex.rawValue + UInt64(offset) + 1,
                          "AppendEntries from \(from) has \(entry) at offset \(offset) after \(prevLogIndex)")
@@ -441,10 +593,16 @@ public struct RaftNode: Sendable {
                 precondition(entry.index > commitIndex,
                              "\(id) would truncate committed \(entry.index) (commit \(commitIndex)) for \(from)")
                 log.removeSubrange((Int(entry.index.rawValue) - 1)...)
+                truncated = true
             }
             let rest = Array(entries[offset...])
             log.append(contentsOf: rest)
             recordPersist(rest)
+            if truncated && entry.index <= configurationIndex {
+                recomputeConfiguration()
+            } else if let newest = rest.last(where: { $0.kind == .configuration }) {
+                adoptConfiguration(of: newest)
+            }
             break
         }
         let lastNew = LogIndex(prevLogIndex.rawValue + UInt64(entries.count))

@@ -40,6 +40,9 @@ public struct LogEntry: Hashable, Sendable, CustomStringConvertible {
         /// The empty entry a new leader appends so that it can commit entries of earlier terms
         /// (Raft §5.4.2). The state machine skips it.
         case leaderNoop
+        /// A membership change: `payload` is the encoded `RaftConfiguration` in force from this
+        /// entry on (RaftConfiguration.swift). Consensus acts on it; the state machine may read it.
+        case configuration
     }
     public let term: Term
     public let index: LogIndex
@@ -51,7 +54,14 @@ public struct LogEntry: Hashable, Sendable, CustomStringConvertible {
         self.kind = kind
         self.payload = payload
     }
-    public var description: String { "(\(index.rawValue)@\(term.rawValue)\(kind == .leaderNoop ? " noop" : ""))" }
+    public var description: String {
+        let suffix = switch kind {
+        case .command: ""
+        case .leaderNoop: " noop"
+        case .configuration: " config"
+        }
+        return "(\(index.rawValue)@\(term.rawValue)\(suffix))"
+    }
 }
 
 /// The part of a node's state that must reach stable storage before any message it caused is sent.
@@ -183,4 +193,12 @@ public enum ProposeResult: Hashable, Sendable {
     case accepted(index: LogIndex, term: Term)
     /// Only the leader takes proposals. `knownLeader` is whom this node last heard from, if any.
     case notLeader(knownLeader: HostID?)
+}
+
+public enum MembershipResult: Hashable, Sendable {
+    /// The configuration entry is in the leader's log at `index` in `term`; it is in force on the
+    /// leader from now on and committed once it appears in `committedEntries`. A change of voters
+    /// is complete when the entry that leaves the joint configuration commits.
+    case accepted(index: LogIndex, term: Term)
+    case refused(MembershipRefusal)
 }

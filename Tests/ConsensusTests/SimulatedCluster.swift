@@ -57,7 +57,10 @@ struct SimulatedCluster {
     }
 
     let seed: UInt64
-    let members: [HostID]
+    /// Every host the simulation has created, ascending: the bootstrap voters, then added hosts.
+    private(set) var members: [HostID]
+    /// The configuration before any configuration entry: the first `nodeCount` hosts as voters.
+    let bootstrap: RaftConfiguration
     let config: RaftConfig
     var faults: Faults {
         didSet { raiseIsolatedLeaderBound() }
@@ -99,10 +102,17 @@ struct SimulatedCluster {
     /// Steps a leader spent able to reach exactly half of the hosts (itself counted), which only
     /// the exact-half tie-break lets it keep; it shows that even splits were exercised.
     private(set) var exactHalfLeaderSteps = 0
+    /// Each live node's configuration as last seen by `handle`.
+    private var knownConfiguration: [HostID: RaftConfiguration] = [:]
+    /// Membership proposals a leader accepted.
+    private(set) var membershipProposals = 0
+    /// How many applied configuration entries `check` has validated so far.
+    private var configurationsChecked = 0
 
     init(nodeCount: Int, seed: UInt64, faults: Faults = .none, config: RaftConfig = RaftConfig()) {
         self.seed = seed
         self.members = (1...nodeCount).map { HostID(Int32($0)) }
+        self.bootstrap = RaftConfiguration(voters: members)
         self.config = config
         self.faults = faults
         self.rng = SplitMix64(seed: seed)
@@ -193,6 +203,41 @@ struct SimulatedCluster {
         return result
     }
 
+    /// Creates a new host, not in any configuration yet: it starts from the bootstrap
+    /// configuration with an empty log, as a host added to a running cluster does, and waits to be
+    /// sent the log. Returns its id.
+    @discardableResult
+    mutating func addHost() -> HostID {
+        let id = HostID(Int32(members.count + 1))
+        members.append(id)
+        disks[id] = PersistentState()
+        files[id] = []
+        start(id)
+        return id
+    }
+
+    /// Proposes a membership to the current leader; nil when there is none.
+    mutating func proposeMembership(voters: [HostID], learners: [HostID]) -> MembershipResult? {
+        guard let id = leader else { return nil }
+        return proposeMembership(voters: voters, learners: learners, to: id)
+    }
+
+    mutating func proposeMembership(voters: [HostID], learners: [HostID], to id: HostID) -> MembershipResult {
+        let (result, ready) = nodes[id]!.proposeMembership(voters: voters, learners: learners)
+        if case .accepted = result { membershipProposals += 1 }
+        handle(ready, from: id)
+        check()
+        return result
+    }
+
+    /// The configuration every applied configuration entry has led to, in log order (the
+    /// bootstrap first): what the cluster has committed.
+    var committedConfigurations: [RaftConfiguration] {
+        [bootstrap] + invariants.appliedEntries.filter { $0.kind == .configuration }.map {
+            try! RaftConfiguration(decoding: $0.payload)
+        }
+    }
+
     mutating func crash(_ id: HostID) {
         precondition(nodes[id] != nil, "\(id) is already down")
         // Half the time the crash tears the next append: a vote for itself in the next term that
@@ -240,8 +285,12 @@ struct SimulatedCluster {
         return run(upTo: maxSteps) { cluster in
             guard let leader = cluster.leader else { return false }
             let target = cluster.node(leader).lastLogIndex
-            return cluster.node(leader).commitIndex == target
-                && cluster.members.allSatisfy { cluster.node($0).lastApplied == target && cluster.node($0).leader == leader }
+            // Hosts outside the leader's configuration (not added yet, or removed) are not sent
+            // the log, so only members must catch up.
+            return cluster.node(leader).commitIndex == target && !cluster.node(leader).configuration.isJoint
+                && cluster.node(leader).configuration.members.allSatisfy {
+                    cluster.node($0).lastApplied == target && cluster.node($0).leader == leader
+                }
         }
     }
 
@@ -262,7 +311,7 @@ struct SimulatedCluster {
         }
         files[id]!.removeSubrange(validBytes...)
         durableBytes[id] = nil
-        nodes[id] = RaftNode(id: id, members: members, config: config, restoring: restored,
+        nodes[id] = RaftNode(id: id, bootstrap: bootstrap, config: config, restoring: restored,
                              rng: SplitMix64(seed: rng.next()))
         applied[id] = []
         appliedSinceCheck[id] = []
@@ -270,6 +319,15 @@ struct SimulatedCluster {
     }
 
     private mutating func handle(_ ready: Ready, from id: HostID) {
+        // A node that adopts a configuration counts its new members as just heard from (a leader
+        // gives them one election timeout to answer), so the observer's record of whom it could
+        // reach starts them at this step too.
+        let configuration = nodes[id]!.configuration
+        if configuration != knownConfiguration[id] {
+            let old = Set(knownConfiguration[id]?.members ?? [])
+            for peer in configuration.members where peer != id && !old.contains(peer) { lastReachable[id, default: [:]][peer] = now }
+            knownConfiguration[id] = configuration
+        }
         disks[id]!.persist(ready)
         for record in RaftDiskRecord.records(from: ready) {
             files[id]!.append(contentsOf: RaftDiskRecord.encodeFramed(record))
@@ -297,6 +355,9 @@ struct SimulatedCluster {
         }
         for message in due {
             guard nodes[message.to] != nil, connected(message.from, message.to) else { continue }
+            // A message sent across a cut can still arrive if the network heals before it is due,
+            // even from a host that has crashed since: the receiver has heard from its sender.
+            lastReachable[message.to, default: [:]][message.from] = now
             let ready = nodes[message.to]!.receive(message.message, from: message.from)
             handle(ready, from: message.to)
         }
@@ -342,7 +403,7 @@ struct SimulatedCluster {
     private mutating func updateTicksCutOff(_ id: HostID) -> Int {
         let now = ticked
         for peer in reachable(from: id) where peer != id { lastReachable[id, default: [:]][peer] = now }
-        let rule = nodes[id]!.quorumRule
+        let rule = nodes[id]!.configuration
         let seen = lastReachable[id] ?? [:]
         // Candidates from the latest down; `now` first, so that a host that is a quorum alone
         // (or reaches one now) is never cut off.
@@ -363,7 +424,9 @@ struct SimulatedCluster {
             let cutOff = updateTicksCutOff(id)
             if cutOff > 0 && (ticksCutOff[id] ?? 0) == 0 && nodes[id]!.role == .leader { leaderCutOffCount += 1 }
             ticksCutOff[id] = cutOff
-            if nodes[id]!.role == .leader && 2 * reachable(from: id).count == members.count { exactHalfLeaderSteps += 1 }
+            let voters = nodes[id]!.configuration.voters
+            if nodes[id]!.role == .leader && !nodes[id]!.configuration.isJoint
+                && 2 * reachable(from: id).filter(voters.contains).count == voters.count { exactHalfLeaderSteps += 1 }
             observations.append(NodeObservation(node: nodes[id]!, newlyApplied: appliedSinceCheck[id] ?? [],
                                                  restarted: restartedSinceCheck.contains(id),
                                                  ticksCutOffFromQuorum: cutOff))
@@ -372,6 +435,22 @@ struct SimulatedCluster {
         restartedSinceCheck = []
         for violation in invariants.check(observations) {
             violations.append("seed \(seed) step \(now): \(violation)")
+        }
+        checkConfigurationChanges()
+    }
+
+    /// Every committed change of voters goes through a joint configuration: from a plain
+    /// configuration the next one either keeps the voters (learners only) or is joint with the old
+    /// voters outgoing; a joint one is followed by exactly its leaving configuration.
+    private mutating func checkConfigurationChanges() {
+        let configurations = committedConfigurations
+        while configurationsChecked + 1 < configurations.count {
+            let from = configurations[configurationsChecked], to = configurations[configurationsChecked + 1]
+            let legal = from.isJoint
+                ? to == from.leavingJoint
+                : (to.isJoint ? to.outgoing == from.voters && to.voters != from.voters : to.voters == from.voters)
+            if !legal { violations.append("seed \(seed) step \(now): jointConsensus: \(from) was followed by \(to)") }
+            configurationsChecked += 1
         }
     }
 
