@@ -1,7 +1,8 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Toolchain only: no package dependencies (a product decision, see ../shared/DESIGN.md).
+// Toolchain only: no package dependencies (a product decision: a clone builds with nothing but
+// the Swift toolchain).
 // Layering, dependencies pointing down:
 //   voltctl -> Node -> Rebalancer, Consensus (the metadata log's Raft core) -> VoltModel
 //   voltctl, Node -> VoltCLI (argument parsing and text/JSON rendering; depends on nothing)

@@ -31,9 +31,10 @@
 // moves an earlier leader along an augmenting path (Kuhn's matching with capacities), which the
 // condition above guarantees exists.
 //
-// Join (VoltDB §3.3). Exactly K+1 new hosts with the cluster's sitesperhost and K bring
-// sitesperhost new partitions, numbered from one past the highest existing id, placed only on the
-// new hosts by the same rules; existing partitions, replicas and leaders are left as they are.
+// Join (VoltDB's, docs/PROTOCOL.md §12.4). Exactly K+1 new hosts with the cluster's sitesperhost
+// and K bring sitesperhost new partitions, numbered from one past the highest existing id, placed
+// only on the new hosts by the same rules; existing partitions, replicas and leaders are left as
+// they are.
 //
 // Departures from VoltDB. Placement groups are opaque flat names: VoltDB's dotted hierarchy and
 // its tree distance ("nearest different group first") are not modelled, so two groups either are

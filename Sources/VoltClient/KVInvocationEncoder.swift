@@ -2,7 +2,7 @@
 // `STORE.select(key)` and `STORE.upsert(key, value)` frames are appended straight into the
 // sender's reused batch buffer. Everything that does not change between calls (version byte,
 // procedure name, every key's UTF-8 bytes, the value) is prepared once; a call costs a few
-// appends. The layout is invocation version 0 (reference/volt-wire-protocol.md §3.1):
+// appends. The layout is invocation version 0 (docs/PROTOCOL.md §3.1):
 //
 //   int32 frame length, int8 0, string procedure, int64 handle, int16 parameter count,
 //   STRING key (type 9, int32 length, bytes) [, VARBINARY value (type 25, int32 length, bytes)]

@@ -1,5 +1,5 @@
 /// The status byte of a client response: one registry shared by the engine, the wire server and
-/// `voltctl` (reference/volt-wire-protocol.md §4.2). Clients only test for `success`; the others
+/// `voltctl` (docs/PROTOCOL.md §4.2). Clients only test for `success`; the others
 /// tell an operator what kind of failure happened.
 public enum ClientStatus: Int8, Sendable, Hashable, CustomStringConvertible {
     case success = 1

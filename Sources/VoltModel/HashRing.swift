@@ -1,5 +1,5 @@
 // VoltDB's elastic hashinator: the token ring that maps a partition key to its partition, bit for
-// bit as a VoltDB cluster of the same size builds it (reference/volt-wire-protocol.md §7).
+// bit as a VoltDB cluster of the same size builds it (docs/PROTOCOL.md §7).
 //
 // Shape. A ring is a list of entries (token, partition), tokens ascending, the first token -2^31.
 // Entry k owns the tokens [token_k, token_k+1); the last entry runs through Int32.max inclusive, so

@@ -1,5 +1,5 @@
 /// MurmurHash3 x64_128 with seed 0, reduced to VoltDB's ring token: the signed upper 32 bits of h1
-/// after finalization (reference/volt-wire-protocol.md §7.1). Tail bytes are read unsigned, as in
+/// after finalization (docs/PROTOCOL.md §7.1). Tail bytes are read unsigned, as in
 /// VoltDB's patched copy of Cassandra's port.
 public enum MurmurHash3 {
     private static let c1: UInt64 = 0x87c3_7b91_1142_53d5

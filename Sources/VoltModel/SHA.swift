@@ -1,6 +1,6 @@
 // SHA-1 (RFC 3174) and SHA-256 (FIPS 180-4), one-shot. Used for login (the client sends the digest of
 // the UTF-8 password (Python: always SHA-256; older Java clients: SHA-1) and the server compares
-// it with the digest of the stored password, reference/volt-wire-protocol.md §2.2), for the
+// it with the digest of the stored password, docs/PROTOCOL.md §2.2), for the
 // deployment's config hash, and by the ring tests to check blobs against the vectors. Written here
 // because the package takes no dependencies. Correctness is pinned by the standard test vectors
 // in the tests ("", "abc", the 448- and 896-bit messages, a million "a"). Not constant-time in

@@ -1,5 +1,5 @@
 /// The column types the engine stores. Raw values are VoltDB's wire type codes
-/// (reference/volt-wire-protocol.md §1.3), so a type can be written to a result table as is.
+/// (docs/PROTOCOL.md §1.3), so a type can be written to a result table as is.
 public enum SQLType: Int8, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     case tinyint = 3
     case smallint = 4

@@ -1,5 +1,5 @@
 /// VoltDB's DECIMAL: a fixed-point number with precision 38 and scale 12, stored as the integer
-/// `value × 10^12` (reference/volt-wire-protocol.md §1.4). Arithmetic is exact where the result
+/// `value × 10^12` (docs/PROTOCOL.md §1.4). Arithmetic is exact where the result
 /// fits; division and multiplication round half away from zero to 12 places, as VoltDB does.
 public struct VoltDecimal: Hashable, Comparable, Sendable, CustomStringConvertible {
     public static let scale = 12

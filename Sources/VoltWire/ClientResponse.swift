@@ -1,4 +1,4 @@
-// Procedure responses, server → client (reference/volt-wire-protocol.md §4.1):
+// Procedure responses, server → client (docs/PROTOCOL.md §4.1):
 //
 //   int8 version 0, int64 handle, int8 fields-present, int8 status, [string status string],
 //   int8 app status, [string app status string], int32 cluster round-trip ms, int16 table count,

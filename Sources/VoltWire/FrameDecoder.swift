@@ -1,4 +1,4 @@
-// The frame layer (reference/volt-wire-protocol.md §1.1): every message in both directions is an
+// The frame layer (docs/PROTOCOL.md §1.1): every message in both directions is an
 // int32 big-endian body length followed by the body. TCP delivers arbitrary chunks, so the decoder
 // accumulates bytes and hands out complete bodies; one read may hold many frames (the Python
 // `VoltClient` concatenates invocations) and one frame may span many reads.

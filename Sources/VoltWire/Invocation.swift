@@ -1,4 +1,4 @@
-// Procedure invocations, client → server (reference/volt-wire-protocol.md §3.1–3.2).
+// Procedure invocations, client → server (docs/PROTOCOL.md §3.1–3.2).
 //
 //   v0: int8 0, string procedure, int64 handle, int16 count, parameters
 //   v1: int8 1, int8 batch-timeout kind (0 none, 1 then int32 ms), string procedure, int64 handle,

@@ -1,4 +1,4 @@
-// Login, the first frame in each direction (reference/volt-wire-protocol.md §2.2–2.3).
+// Login, the first frame in each direction (docs/PROTOCOL.md §2.2–2.3).
 //
 // Request body: int8 version; int8 hash scheme only when version >= 1 (0 SHA-1, 1 SHA-256;
 // version 0 implies SHA-1); string service; string username; then the raw password digest, which

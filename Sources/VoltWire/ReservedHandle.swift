@@ -1,4 +1,4 @@
-// Client handles with a fixed meaning (reference/volt-wire-protocol.md §6.1). Clients use small
+// Client handles with a fixed meaning (docs/PROTOCOL.md §6.1). Clients use small
 // positive handles for calls; the top of the Int64 range is reserved for health checks and server
 // pushes. The server echoes every handle verbatim and only ever originates the push handles, and
 // only on connections that called `@Subscribe TOPOLOGY`.

@@ -1,4 +1,4 @@
-// VoltTable serialization (reference/volt-wire-protocol.md §4.3), used for response tables and for
+// VoltTable serialization (docs/PROTOCOL.md §4.3), used for response tables and for
 // the VOLTTABLE (21) parameter the bulk loader sends:
 //
 //   int32 total length   bytes after this field; the Python reader jumps to start+total, so exact

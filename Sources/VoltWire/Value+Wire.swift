@@ -1,4 +1,4 @@
-// Bare value encodings (reference/volt-wire-protocol.md §1.2–1.4): how one `Value` of a column
+// Bare value encodings (docs/PROTOCOL.md §1.2–1.4): how one `Value` of a column
 // type is written in a table cell, an array element, or after a scalar parameter's type byte.
 // SQL NULL is the type's sentinel on the wire and `.null` above it:
 //

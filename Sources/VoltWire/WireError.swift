@@ -2,7 +2,7 @@
 // socket, so every read is bounds-checked and a malformed message becomes a `WireError` naming what
 // was being read (`what`, e.g. "parameter 3 STRING length") and the byte offset inside the message
 // where that read started. The server logs the description and, when the client handle was already
-// parsed, answers UNEXPECTED_FAILURE for that handle (reference/volt-wire-protocol.md §5.13);
+// parsed, answers UNEXPECTED_FAILURE for that handle (docs/PROTOCOL.md §5.13);
 // otherwise it closes the connection.
 //
 // Encoders throw it too, for values that do not fit their declared wire type (an engine bug or a

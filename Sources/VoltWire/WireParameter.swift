@@ -1,4 +1,4 @@
-// Procedure parameters as they arrive (reference/volt-wire-protocol.md §3.3–3.5). A parameter
+// Procedure parameters as they arrive (docs/PROTOCOL.md §3.3–3.5). A parameter
 // keeps the wire type the caller chose, because that need not be the procedure's declared type and
 // the server coerces like Java's ParameterConverter (§3.5): an INTEGER for a BIGINT column, a
 // TINYINT array for a VARBINARY, NULL (type 1) for anything.

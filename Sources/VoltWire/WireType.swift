@@ -1,4 +1,4 @@
-// The type code byte of the wire (reference/volt-wire-protocol.md §1.3): it precedes every
+// The type code byte of the wire (docs/PROTOCOL.md §1.3): it precedes every
 // parameter and names every result-table column. A struct over the raw byte rather than a closed
 // enum, because a decoder must be able to carry and report codes it does not understand, and
 // because `SQLType`'s raw values are the same codes (a column type converts both ways).

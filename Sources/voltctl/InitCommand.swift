@@ -2,7 +2,7 @@ import Foundation
 import Node
 import VoltCLI
 
-// `voltctl init`: prepares a host's root directory (reference/volt-operations.md §1.1) through
+// `voltctl init`: prepares a host's root directory (docs/PROTOCOL.md §12.1) through
 // `RootDirectory.initialize` and reports what it created. Warnings about the deployment file go to
 // standard error; the report goes to standard output.
 

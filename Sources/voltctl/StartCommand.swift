@@ -4,8 +4,8 @@ import Glibc
 import Node
 import VoltCLI
 
-// `voltctl start`: runs one host from an initialized root directory (reference/volt-operations.md
-// §1.2) until @Shutdown, SIGTERM or SIGINT. It prints `Server completed initialization.` on
+// `voltctl start`: runs one host from an initialized root directory (docs/PROTOCOL.md
+// §12.2) until @Shutdown, SIGTERM or SIGINT. It prints `Server completed initialization.` on
 // standard output once both ports accept connections, logs to D/log/host.log (and standard error
 // in the foreground), and exits 0 after a clean shutdown.
 //

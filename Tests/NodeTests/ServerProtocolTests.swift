@@ -83,7 +83,7 @@ extension ServerTests {
             #expect(got.tables.first?.rows == [[.bytes([1, 2, 3])]])
             let selected = try c.call("KV.select", [.string("b")]).expectSuccess("KV.select")
             #expect(selected.tables.first?.rows == [[.string("b"), .bytes([4])]])
-            // Integer widths other than the column's are accepted (§3.5).
+            // Integer widths other than the column's are accepted (docs/PROTOCOL.md §3.5).
             try c.call("ITEMS.insert", [.integer(7), .string("seven"), .tinyint(3)]).expectSuccess("ITEMS.insert")
             let dml = try c.call("@AdHoc", [.string("UPDATE ITEMS SET QTY = QTY + 1 WHERE ID = 7")]).expectSuccess("update")
             #expect(dml.tables.first?.columnNames == ["modified_tuples"])

@@ -39,7 +39,7 @@ struct StorageRangeTests {
         }
         let kv = Table(definition: Fixtures.kv)
         let id = try kv.insert([.string("hello"), .null], log: nil)
-        #expect(kv.token(of: id) == Token(-874_993_741))  // reference/volt-wire-protocol.md §7.1
+        #expect(kv.token(of: id) == Token(-874_993_741))  // docs/PROTOCOL.md §7.1
     }
 
     @Test(arguments: [(UInt64(1), 1), (2, 3), (3, 7), (4, 50)])

@@ -1,6 +1,6 @@
-// The hashinator against every vector in ../shared/reference/hashinator-vectors.json (generated
-// from the official voltdbclient; layout in volt-wire-protocol.md §7.5), plus the properties of
-// ring construction and elastic expansion that VoltDB's `Buckets` guarantees.
+// The hashinator against every vector in Tests/Fixtures/hashinator-vectors.json (generated from
+// the official voltdbclient by scripts/gen-vectors; layout in docs/PROTOCOL.md §7.5), plus the
+// properties of ring construction and elastic expansion that VoltDB's `Buckets` guarantees.
 import Foundation
 import Testing
 import VoltModel
@@ -81,10 +81,10 @@ struct HashinatorVectors: Sendable {
     static let shared: Result<HashinatorVectors, any Error> = Result { try load() }
 
     static func load() throws -> HashinatorVectors {
-        // #filePath is <root>/Tests/VoltModelTests/HashRingVectorTests.swift; the vectors live
-        // beside the package root in ../shared/reference.
+        // #filePath is <root>/Tests/VoltModelTests/HashRingVectorTests.swift; the vectors are
+        // checked in under <root>/Tests/Fixtures, so a fresh clone has them.
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let url = root.appendingPathComponent("../shared/reference/hashinator-vectors.json").standardizedFileURL
+        let url = root.appendingPathComponent("Tests/Fixtures/hashinator-vectors.json").standardizedFileURL
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: url))
         return try HashinatorVectors(json: json)
     }

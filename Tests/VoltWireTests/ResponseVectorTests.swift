@@ -1,8 +1,8 @@
-// Responses from wire-vectors.json (built per §4 by the generator and parsed by the Python
-// client's own VoltResponse/_parse_* functions): encoding the tables the client saw gives the
-// exact bytes, and decoding the bytes gives those tables back. For the system-procedure vectors,
-// whose `client_parsed` is the client's digest rather than the table, the tables are built from
-// the reference's column lists (§5.3–5.5) and cross-checked against that digest.
+// Responses from Tests/Fixtures/wire-vectors.json (built per docs/PROTOCOL.md §4 by the generator
+// and parsed by the Python client's own VoltResponse/_parse_* functions): encoding the tables the
+// client saw gives the exact bytes, and decoding the bytes gives those tables back. For the
+// system-procedure vectors, whose `client_parsed` is the client's digest rather than the table,
+// the tables are built from the column lists of §5.3–5.5 and cross-checked against that digest.
 import Foundation
 import Testing
 import VoltModel

@@ -1,6 +1,6 @@
-// Access to ../shared/reference/wire-vectors.json (frames produced and parsed by the official
-// voltdbclient 16.1.0 codec; layout in volt-wire-protocol.md §7.6), and hex helpers. The robustness
-// tests' seeded generator is VoltModel's SplitMix64.
+// Access to Tests/Fixtures/wire-vectors.json (frames produced and parsed by the official
+// voltdbclient 16.1.0 codec, written by scripts/gen-vectors; layout in docs/PROTOCOL.md §7.6), and
+// hex helpers. The robustness tests' seeded generator is VoltModel's SplitMix64.
 import Foundation
 import Testing
 import VoltModel
@@ -9,10 +9,10 @@ import VoltWire
 enum WireVectors {
     /// The parsed vectors file. Loaded per use: it is 13 KB and tests stay independent.
     static func load() throws -> [String: Any] {
-        // #filePath is <root>/Tests/VoltWireTests/WireVectors.swift; the vectors live beside the
-        // package root in ../shared/reference.
+        // #filePath is <root>/Tests/VoltWireTests/WireVectors.swift; the vectors are checked in
+        // under <root>/Tests/Fixtures, so a fresh clone has them.
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let url = root.appendingPathComponent("../shared/reference/wire-vectors.json").standardizedFileURL
+        let url = root.appendingPathComponent("Tests/Fixtures/wire-vectors.json").standardizedFileURL
         let data = try Data(contentsOf: url)
         return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
     }

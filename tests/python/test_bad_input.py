@@ -18,7 +18,7 @@ from support import (GRACEFUL_FAILURE, INTEGER, STRING, SUCCESS, UNEXPECTED_FAIL
 BASELINE_KV = 1000
 BASELINE_REGIONS = 10
 CLOSE_WITHIN_S = 10.0
-# shared/reference/wire-vectors.json, invocations.empty_array_quirk: EmptyArr(INTEGER[] []),
+# Tests/Fixtures/wire-vectors.json, invocations.empty_array_quirk: EmptyArr(INTEGER[] []),
 # handle 11, exactly as the client serializes it.
 EMPTY_ARRAY_QUIRK_HEX = "000000190000000008456d707479417272000000000000000b00019d05"
 EMPTY_ARRAY_QUIRK_HANDLE = 11
@@ -89,7 +89,8 @@ def test_garbage_instead_of_a_login(baseline, garbage):
     pytest.param(b"", id="empty-frame"),
 ])
 def test_garbage_frame_after_login(baseline, body):
-    """A frame that cannot even yield a handle: the server closes that connection (§5.13)."""
+    """A frame that cannot even yield a handle: the server closes that connection
+    (docs/PROTOCOL.md §5.13)."""
     with w.login(baseline.client_port) as sock:
         sock.sendall(w.frame(body))
         assert_closed_or_refused(sock, "garbage invocation")

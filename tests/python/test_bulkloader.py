@@ -1,5 +1,6 @@
 """`VoltBulkLoader`: 100,000 rows into a partitioned and into a replicated table through
-@LoadSinglepartitionTable / @LoadMultipartitionTable (checklist §9d), counted back with @AdHoc."""
+@LoadSinglepartitionTable / @LoadMultipartitionTable (checklist §9d of docs/PROTOCOL.md), counted
+back with @AdHoc."""
 
 import pytest
 from voltclient import VoltBulkLoader, VoltType

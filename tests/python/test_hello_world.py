@@ -1,5 +1,5 @@
 """The legacy single-connection client (`FastSerializer` + `VoltProcedure`): VoltDB's hello world,
-default CRUD procedures and user procedures (checklist §9a of the wire-protocol reference)."""
+default CRUD procedures and user procedures (checklist §9a of docs/PROTOCOL.md)."""
 
 from voltdbclient import FastSerializer
 

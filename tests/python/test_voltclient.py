@@ -1,5 +1,5 @@
 """The topology-aware `VoltClient`: discovery, affinity routing, thousands of calls in flight, and
-the all-partition fan-out (checklist §9b of the wire-protocol reference)."""
+the all-partition fan-out (checklist §9b of docs/PROTOCOL.md)."""
 
 import concurrent.futures
 from collections import Counter

@@ -3,7 +3,7 @@
 The well-behaved tests use the real client (``voltdbclient`` / ``voltclient``). The bad-input
 tests need to send what that client never sends -- garbage, truncated frames, absurd lengths,
 requests nobody reads the answers to -- so they speak the protocol over a plain ``socket``.
-Layouts follow shared/reference/volt-wire-protocol.md: §1 framing, §2.2 login, §3 invocations,
+Layouts follow docs/PROTOCOL.md: §1 framing, §2.2 login, §3 invocations,
 §4.1 responses. Responses are decoded with the client's own ``VoltResponse`` so a test sees
 exactly what a Python application would.
 """

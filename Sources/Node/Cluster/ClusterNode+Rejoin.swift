@@ -1,5 +1,5 @@
 // Live rejoin: a restarted host receives its replicas from the partition leaders while they
-// keep serving (reference/volt-operations.md, rejoin).
+// keep serving (docs/PROTOCOL.md §12.7).
 //
 // 1. The restarted host (same root directory, so the same host id and metadata log, a new
 //    incarnation) asks the coordinator, every second, to begin its rejoin. The coordinator admits

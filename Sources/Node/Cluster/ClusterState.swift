@@ -11,7 +11,7 @@
 // the layout placed it on, failed ones included, so a restarted host knows what to rebuild) and
 // the subset that is live (up to date, counted for acknowledgements). Its leader is always live.
 //
-// Failure (VoltDB's rule, reference/volt-operations.md): each partition the failed host led is
+// Failure (VoltDB's rule, docs/PROTOCOL.md §12.6): each partition the failed host led is
 // led by the surviving replica that leads the fewest partitions, lowest host id on ties,
 // partitions in id order; the rule itself is Rebalancer's `planLeaderFailover`. A partition with no live replica left
 // stops the cluster: `stoppedReason` says which, and every host stops serving.

@@ -3,7 +3,7 @@
 // Source of the element names, attributes, defaults and ranges: VoltDB's
 // `src/frontend/org/voltdb/compiler/DeploymentFileSchema.xsd` (the XSD's `default=` and
 // `minInclusive`/`maxInclusive`) and `CatalogUtil.populateDefaultDeployment` (what an absent
-// element means), summarised in `shared/reference/volt-operations.md` §2.
+// element means), summarised in `docs/PROTOCOL.md` §12.3.
 //
 // Two kinds of default, as in VoltDB:
 // - an attribute left out of an element that is present takes the XSD default;

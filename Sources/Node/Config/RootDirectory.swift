@@ -1,5 +1,5 @@
 // RootDirectory: a host's root directory, prepared once by `voltctl init` and opened by
-// `voltctl start`. Follows VoltDB's `voltdbroot` (reference/volt-operations.md §1.1).
+// `voltctl start`. Follows VoltDB's `voltdbroot` (docs/PROTOCOL.md §12.1).
 //
 // Layout after `initialize` (managed directories at their default paths):
 //

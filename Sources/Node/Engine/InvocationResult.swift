@@ -25,7 +25,7 @@ public struct InvocationResult: Sendable {
 }
 
 extension SQLError {
-    /// The client status VoltDB reports for this kind of failure (§4.2, §5.13).
+    /// The client status VoltDB reports for this kind of failure (docs/PROTOCOL.md §4.2, §5.13).
     public var clientStatus: ClientStatus {
         switch kind {
         case .userAbort: .userAbort

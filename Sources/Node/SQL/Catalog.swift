@@ -15,7 +15,7 @@
 //   (keeping the hot insert path to one structure); range scans over a PK need an explicit index.
 // - Procedures are recompiled from their SQL after every DDL batch, so a batch that drops or
 //   changes a table a procedure uses fails with that procedure's planning error.
-// - Default CRUD procedures follow reference/volt-wire-protocol.md §5.12 exactly.
+// - Default CRUD procedures follow docs/PROTOCOL.md §5.12 exactly.
 // - Schema changes are computed by diffing the old and new catalogs (sorted by name: index drops,
 //   table drops, table creates with their indexes, index creates). Re-partitioning an existing table
 //   is emitted as drop + create; VoltDB only allows it on empty tables and so do we in effect.

@@ -1,4 +1,4 @@
-// VoltDB's default CRUD procedures (reference/volt-wire-protocol.md §5.12), generated per table:
+// VoltDB's default CRUD procedures (docs/PROTOCOL.md §5.12), generated per table:
 //
 // | table kind                                  | procedures                         | routing            |
 // |---------------------------------------------|------------------------------------|--------------------|

@@ -1,4 +1,4 @@
-// One client connection's protocol: login first, then invocations (reference/volt-wire-protocol.md
+// One client connection's protocol: login first, then invocations (docs/PROTOCOL.md
 // §2–§4).
 //
 // States: awaiting login → serving (→ closed). The first frame must be a login request: version 0

@@ -1,4 +1,4 @@
-// The bulk loader's system procedures (reference/volt-wire-protocol.md §5.9–5.10).
+// The bulk loader's system procedures (docs/PROTOCOL.md §5.9–5.10).
 //
 // @LoadSinglepartitionTable(VARBINARY key bytes, STRING table, TINYINT upsert, VOLTTABLE rows): the
 // key bytes are hashed as the table's partition column type (integer columns read them

@@ -1,6 +1,6 @@
 // Starting a host of a multi-host cluster, and what the cluster asks of its host.
 //
-// Formation (reference/volt-operations.md §1.2). Every host gets the same `--host` list and
+// Formation (docs/PROTOCOL.md §12.2). Every host gets the same `--host` list and
 // `--count`. The first endpoint in sorted order is the start-up coordinator: it takes host id 0,
 // waits on its internal port for `count - 1` other hosts to ask to join, refuses any whose
 // deployment (the canonical deployment without host-local paths, as VoltDB's config hash) or

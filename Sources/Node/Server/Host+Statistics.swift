@@ -1,4 +1,4 @@
-// `@Statistics selector interval` (reference/volt-operations.md §7.1; column lists from VoltDB's
+// `@Statistics selector interval` (docs/PROTOCOL.md §12.8; column lists from VoltDB's
 // statistics sources and regression suites): TOPO, PARTITIONCOUNT, TABLE, MEMORY, PROCEDURE,
 // LATENCY and LIVECLIENTS. Every selector answers cumulative figures; the interval flag is
 // accepted (Java requires it) and only TOPO gives it a meaning (0 = binary hash config, the only

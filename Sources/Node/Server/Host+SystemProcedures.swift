@@ -1,4 +1,4 @@
-// The system procedures the VoltDB clients and tools call (reference/volt-wire-protocol.md §5):
+// The system procedures the VoltDB clients and tools call (docs/PROTOCOL.md §5):
 // @Ping, @AdHoc, @SystemInformation, @Statistics, @SystemCatalog, @GetPartitionKeys, @Subscribe,
 // @Pause, @Resume, @Shutdown, and the bulk loaders (Host+BulkLoad.swift). Any other name starting
 // with "@" is UNEXPECTED_FAILURE "Procedure @X was not found", as in Java.

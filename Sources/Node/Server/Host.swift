@@ -1,5 +1,5 @@
 // A host: one process serving one engine over the VoltDB client wire protocol on the client port
-// and the admin port (reference/volt-wire-protocol.md; reference/volt-operations.md §1).
+// and the admin port (docs/PROTOCOL.md §1–§6 and §12).
 //
 // Life cycle. `init` only records the root directory and options. `start()` creates the engine
 // with the deployment's sitesperhost, loads the root's schema files statement by statement (a

@@ -2,7 +2,7 @@
 // where its log goes. `voltctl start` parses its command line into this value; tests build it
 // directly with port 0 (the kernel picks a free port; `Host` reports the bound ports).
 //
-// Ports follow VoltDB's defaults (reference/volt-operations.md §1.2). The internal (mesh) port is
+// Ports follow VoltDB's defaults (docs/PROTOCOL.md §12.2). The internal (mesh) port is
 // bound by a cluster host (`cluster` set); the HTTP port is recorded and reported in
 // `@SystemInformation OVERVIEW` but not bound, as there is no HTTP API yet.
 

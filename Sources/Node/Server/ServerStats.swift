@@ -1,4 +1,4 @@
-// Counters behind `@Statistics PROCEDURE` and `LATENCY` (reference/volt-operations.md §7.1).
+// Counters behind `@Statistics PROCEDURE` and `LATENCY` (docs/PROTOCOL.md §12.8).
 //
 // PROCEDURE keeps one entry per (procedure, partition): invocations, failures (any status other
 // than SUCCESS and USER_ABORT), aborts (USER_ABORT), and min/max/total execution time measured from

@@ -1,6 +1,6 @@
 // `@SystemCatalog` selectors built from a catalog value: TABLES, COLUMNS, PRIMARYKEYS, PROCEDURES
 // and INDEXINFO, with VoltDB's column names, types and order (JdbcDatabaseMetaDataGenerator;
-// reference/volt-wire-protocol.md §5.5–5.7). Clients parse these by name: `VoltClient` reads
+// docs/PROTOCOL.md §5.5–5.7). Clients parse these by name: `VoltClient` reads
 // PROCEDURES' PROCEDURE_NAME and REMARKS JSON for routing, `VoltBulkLoader` reads COLUMNS
 // (TABLE_NAME upper case, ORDINAL_POSITION 1-based, REMARKS "PARTITION_COLUMN") and PRIMARYKEYS,
 // case-sensitively.

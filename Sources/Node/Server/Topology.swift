@@ -6,7 +6,7 @@
 // server only ever reads the current one. Everything derived from it that reaches a client is in
 // a fixed order (hosts by id, partitions by id, replicas sorted), so two equal topologies always
 // serialize to the same `@Statistics TOPO` bytes, which is how a change is detected for the
-// topology push (reference/volt-wire-protocol.md §6.2).
+// topology push (docs/PROTOCOL.md §6.2).
 //
 // Site ids inside "hostId:siteId" strings are opaque to clients (§5.4); we use the partition's
 // site index on its host, and for the multi-partition initiator (partition 16383) one past the

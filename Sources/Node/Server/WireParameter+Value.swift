@@ -1,4 +1,4 @@
-// Wire parameters to engine values (reference/volt-wire-protocol.md §3.5). The engine already
+// Wire parameters to engine values (docs/PROTOCOL.md §3.5). The engine already
 // converts each value to the type its procedure inferred for that parameter (integer widths,
 // numeric strings, hexadecimal text for VARBINARY, with a message naming the parameter when it
 // cannot), so this layer only maps what the engine has no `Value` for:
