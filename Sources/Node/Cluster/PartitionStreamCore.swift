@@ -1,5 +1,5 @@
 // The replication of one partition on one host, as a pure state machine: replication by
-// deterministic re-execution (DESIGN.md §4), failover repair, and the rejoin catch-up.
+// deterministic re-execution (docs/ARCHITECTURE.md, "The cluster"), failover repair, and the rejoin catch-up.
 //
 // The shell (ClusterNode+Replication.swift) owns one core per partition the host holds, feeds it
 // inputs and carries out the returned actions in order. It never reads a clock or a socket; the

@@ -3,7 +3,7 @@
 // Messages name the file, then the element as a path of tags (`<commandlog><frequency>`), then
 // the attribute and the offending value, then what is allowed, so that an operator can find the
 // line and fix it without reading the schema. Unknown elements and attributes are warnings, not
-// errors (DESIGN.md §2: operators bring their files, which may carry settings for features this
+// errors (operators bring their files, which may carry settings for features this
 // server does not have); values that are present but wrong are errors, because guessing what a
 // mistyped value meant would run the cluster with a configuration nobody wrote.
 

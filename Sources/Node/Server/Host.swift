@@ -16,7 +16,7 @@
 // runs on a utility queue so no loop thread waits on a site. Shared state is in Mutexes (phase and
 // runtime, sessions, paused flag, topology and the last pushed results) and `ServerStats`.
 //
-// Routing (DESIGN.md §4): a call that touches data has a target, its partition (by the procedure's
+// Routing (docs/ARCHITECTURE.md, "The cluster"): a call that touches data has a target, its partition (by the procedure's
 // partition parameter through the ring) or multi-partition work. A single host runs it on its
 // engine; a cluster host hands it to its `ClusterNode`, which runs it as the partition's leader or
 // forwards it to the host that is (Host+Cluster.swift, Node/Cluster).
