@@ -238,10 +238,8 @@ extension ClusterNode {
 
     static func decodeSnapshot(_ bytes: [UInt8]) throws(WireError) -> [(String, ResultTable)] {
         var r = WireReader(bytes)
-        let n = try r.readInt32("table count")
-        guard n >= 0 else { throw WireError.invalidValue("table count", "\(n)") }
         var out: [(String, ResultTable)] = []
-        for _ in 0..<n {
+        for _ in 0..<(try r.readCount("table count")) {
             let name = try r.readNonNullString("table name")
             out.append((name, try ResultTable.decodeExact(from: &r)))
         }
