@@ -114,7 +114,7 @@ extension ClusterNode {
         repeat {
             let end = min(payload.count, offset + Self.rejoinChunkBytes)
             let chunk = Array(payload[offset..<end])
-            // Paced: at most a few chunks queued for the joiner at once, so the leader's own
+            // Paced: at most a few chunks queued for the rejoiner at once, so the leader's own
             // traffic to that host is not buried behind the whole snapshot.
             while mesh.pendingBytes(to: host) > 4 * Self.rejoinChunkBytes && !fatal.load(ordering: .relaxed) { usleep(1_000) }
             guard mesh.send(.rejoinChunk(partition: p, startSeq: startSeq, ddl: offset == 0 ? ddl : [], payload: chunk,
