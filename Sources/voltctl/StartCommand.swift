@@ -51,7 +51,7 @@ enum StartCommand {
                    help: "Hosts in the full cluster."),
             .value("placement-group", valueName: "name", default: "0",
                    help: "This host's placement group (rack): replicas of a partition go to different groups when possible."),
-            .flag("add", short: "A", help: "Join a running cluster in place of a host it is missing (growing it is not supported yet)."),
+            .flag("add", short: "A", help: "Take the place of a host a running cluster is missing (growing a cluster is not supported yet)."),
             .value("client", valueName: "[ip:]port", default: "21212", help: "The client port, optionally with the interface to bind."),
             .value("admin", valueName: "[ip:]port", default: "21211", help: "The admin port, optionally with the interface to bind."),
             .value("internal", valueName: "[ip:]port", default: "3021", help: "The internal (mesh) port hosts of a cluster talk on."),

@@ -116,11 +116,11 @@ struct PartitionStreamCoreTests {
         let e2 = Self.entry(2, 2)
         #expect(leader.submit(call: 2, record: .call([2]), transactionID: nil, timestampMicros: 100)
                 == [.send(Self.b, e2), .execute(e2, .leader)])
-        var joiner = PartitionStreamCore(partition: Self.p, me: Self.b)
-        joiner.startBuffering()
-        #expect(joiner.received(e2, from: Self.a) == [])
-        #expect(joiner.snapshotLoaded(startSeq: 1) == [.execute(e2, .ackTo(Self.a))])
-        #expect(joiner.lastSeq == 2 && !joiner.isBuffering)
+        var rejoiner = PartitionStreamCore(partition: Self.p, me: Self.b)
+        rejoiner.startBuffering()
+        #expect(rejoiner.received(e2, from: Self.a) == [])
+        #expect(rejoiner.snapshotLoaded(startSeq: 1) == [.execute(e2, .ackTo(Self.a))])
+        #expect(rejoiner.lastSeq == 2 && !rejoiner.isBuffering)
     }
 
     @Test("rejoin: the leader waits for a loaded rejoiner and reports it caught up only when it holds everything")
@@ -147,15 +147,15 @@ struct PartitionStreamCoreTests {
 
     @Test("rejoin: a replica whose leader changes before it is live discards its copy and starts over")
     func rejoinerStartsOverWhenItsLeaderChanges() {
-        var joiner = PartitionStreamCore(partition: Self.p, me: Self.c)
-        _ = joiner.membership(leader: Self.a, live: [Self.a, Self.b], rejoining: [Self.c])
-        joiner.startBuffering()
-        _ = joiner.received(Self.entry(5), from: Self.a)
-        _ = joiner.snapshotLoaded(startSeq: 4)
-        #expect(joiner.lastSeq == 5)
+        var rejoiner = PartitionStreamCore(partition: Self.p, me: Self.c)
+        _ = rejoiner.membership(leader: Self.a, live: [Self.a, Self.b], rejoining: [Self.c])
+        rejoiner.startBuffering()
+        _ = rejoiner.received(Self.entry(5), from: Self.a)
+        _ = rejoiner.snapshotLoaded(startSeq: 4)
+        #expect(rejoiner.lastSeq == 5)
         // a fails; b leads. b may never have had 5: c's copy cannot be trusted.
-        #expect(joiner.membership(leader: Self.b, live: [Self.b], rejoining: [Self.c]) == [.resnapshot])
-        #expect(joiner.isBuffering && !joiner.isLeader)
+        #expect(rejoiner.membership(leader: Self.b, live: [Self.b], rejoining: [Self.c]) == [.resnapshot])
+        #expect(rejoiner.isBuffering && !rejoiner.isLeader)
         // A live replica whose leader changes does not start over.
         var replica = Self.core(Self.c, leader: Self.a, live: [Self.a, Self.b, Self.c])
         #expect(!replica.membership(leader: Self.b, live: [Self.b, Self.c], rejoining: []).contains(.resnapshot))

@@ -114,7 +114,7 @@ extension ClusterNode {
         repeat {
             let end = min(payload.count, offset + Self.rejoinChunkBytes)
             let chunk = Array(payload[offset..<end])
-            // Paced: at most a few chunks queued for the joiner at once, so the leader's own
+            // Paced: at most a few chunks queued for the rejoiner at once, so the leader's own
             // traffic to that host is not buried behind the whole snapshot.
             while mesh.pendingBytes(to: host) > 4 * Self.rejoinChunkBytes && !fatal.load(ordering: .relaxed) { usleep(1_000) }
             guard mesh.send(.rejoinChunk(partition: p, startSeq: startSeq, ddl: offset == 0 ? ddl : [], payload: chunk,
@@ -238,10 +238,8 @@ extension ClusterNode {
 
     static func decodeSnapshot(_ bytes: [UInt8]) throws(WireError) -> [(String, ResultTable)] {
         var r = WireReader(bytes)
-        let n = try r.readInt32("table count")
-        guard n >= 0 else { throw WireError.invalidValue("table count", "\(n)") }
         var out: [(String, ResultTable)] = []
-        for _ in 0..<n {
+        for _ in 0..<(try r.readCount("table count")) {
             let name = try r.readNonNullString("table name")
             out.append((name, try ResultTable.decodeExact(from: &r)))
         }

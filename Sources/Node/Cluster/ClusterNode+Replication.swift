@@ -83,8 +83,7 @@ extension ClusterNode {
         let p = stream.partition
         switch action {
         case .send(let host, let entry):
-            if !mesh.send(.replicate(partition: p, seq: entry.seq, transactionID: entry.transactionID,
-                                     timestampMicros: entry.timestampMicros, record: entry.record), to: host) {
+            if !mesh.send(.replicate(partition: p, entry: entry), to: host) {
                 // Unreachable: the failure detector will declare it failed, which releases the wait.
                 log("Replica host \(host.rawValue) of partition \(p.rawValue) is unreachable; waiting for the failure detector")
             }
@@ -179,7 +178,7 @@ extension ClusterNode {
     }
 
     /// An entry of `p`'s stream from its leader.
-    func replicated(_ p: PartitionID, seq: Int64, context: ExecutionContext, record: StreamRecord, from peer: HostID) {
+    func replicated(_ p: PartitionID, _ entry: StreamEntry, from peer: HostID) {
         guard let stream = streams[Int(p.rawValue)] else {
             log("Dropping an entry of partition \(p.rawValue) from host \(peer.rawValue): this host holds no replica of it")
             return
@@ -188,7 +187,6 @@ extension ClusterNode {
             log("Dropping an entry of partition \(p.rawValue) from host \(peer.rawValue), which was declared failed")
             return
         }
-        let entry = StreamEntry(seq: seq, transactionID: context.transactionID, timestampMicros: context.timestampMicros, record: record)
         step(stream) { $0.core.received(entry, from: peer) }
     }
 

@@ -141,8 +141,7 @@ public final class ClusterNode: Sendable {
         case .poison(let why): die("host \(peer.rawValue) says this host was declared failed (\(why)); stopping. Restart it to rejoin the cluster")
         case .forward(let id, let bytes): forwarded(id, bytes, from: peer)
         case .forwardReply(let id, let bytes): forwardReplied(id, bytes)
-        case .replicate(let p, let seq, let txn, let ts, let record):
-            replicated(p, seq: seq, context: ExecutionContext(transactionID: txn, timestampMicros: ts), record: record, from: peer)
+        case .replicate(let p, let entry): replicated(p, entry, from: peer)
         case .ack(let p, let seq, let status, let hash): acknowledged(p, seq: seq, status: status, hash: hash, from: peer)
         case .mpBegin(let txn, let ts, let bytes):
             multiBegin(ExecutionContext(transactionID: txn, timestampMicros: ts), bytes)
@@ -161,8 +160,8 @@ public final class ClusterNode: Sendable {
             }
         case .statsReply(let id, let table):
             statsReplied(id, table, from: peer)
-        case .join, .refused, .welcome, .hello, .replace:
-            log("Ignoring a start-up message from host \(peer.rawValue) on a formed cluster")
+        case .formationRequest, .addRequest, .refused, .welcome, .hello, .replace:
+            log("Ignoring a \(message.tag) message from host \(peer.rawValue): it has no place on a mesh connection")
         }
     }
 

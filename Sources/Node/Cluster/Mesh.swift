@@ -264,12 +264,14 @@ private final class OutboundHandler: ConnectionHandler {
     func onClose(_ connection: Connection, reason: CloseReason) { mesh.outboundClosed(peer, connection) }
 }
 
-/// A connection accepted on the internal port: either a host asking to join at start-up (its
-/// first frame is `join`, handed to `onJoin` with the connection for the answer) or a peer's
-/// mesh connection (first frame `hello`).
+/// A connection accepted on the internal port: a host asking to form the cluster (its first
+/// frame is `formationRequest`, handed to `onFormationRequest` with the connection for the
+/// answer) or for a place in it (`addRequest`, to `onAddRequest`), or a peer's mesh connection
+/// (first frame `hello`).
 final class InternalPortHandler: ConnectionHandler {
     private let mesh: @Sendable () -> Mesh?
-    private let onJoin: @Sendable (Connection, JoinRequest) -> Void
+    private let onFormationRequest: @Sendable (Connection, HostRequest) -> Void
+    private let onAddRequest: @Sendable (Connection, HostRequest) -> Void
     private let log: @Sendable (String) -> Void
     private var peer: HostID?
     /// Frames of a peer that dialed before this host's mesh existed (it was still forming or
@@ -281,10 +283,11 @@ final class InternalPortHandler: ConnectionHandler {
     private var helloEndpoint = ""
     private var opened = false
 
-    init(mesh: @escaping @Sendable () -> Mesh?, onJoin: @escaping @Sendable (Connection, JoinRequest) -> Void,
-         log: @escaping @Sendable (String) -> Void) {
+    init(mesh: @escaping @Sendable () -> Mesh?, onFormationRequest: @escaping @Sendable (Connection, HostRequest) -> Void,
+         onAddRequest: @escaping @Sendable (Connection, HostRequest) -> Void, log: @escaping @Sendable (String) -> Void) {
         self.mesh = mesh
-        self.onJoin = onJoin
+        self.onFormationRequest = onFormationRequest
+        self.onAddRequest = onAddRequest
         self.log = log
     }
 
@@ -312,8 +315,10 @@ final class InternalPortHandler: ConnectionHandler {
             return
         }
         switch message {
-        case .join(let request):
-            onJoin(connection, request)
+        case .formationRequest(let request):
+            onFormationRequest(connection, request)
+        case .addRequest(let request):
+            onAddRequest(connection, request)
         case .hello(let id, let incarnation, let endpoint):
             peer = id
             helloIncarnation = incarnation

@@ -1,33 +1,51 @@
 // The messages hosts exchange on the internal (mesh) port, and their byte encoding.
 //
 // Every mesh frame is [u32 length][u8 tag][fields], big-endian, fields written with VoltWire's
-// WireWriter (strings and byte arrays length-prefixed). Decoding never trusts a length: a bad
-// frame is a thrown `WireError`, and the shell closes that connection.
+// WireWriter: strings and byte arrays with an i32 length, arrays with an i32 count, flags as one
+// byte 0 or 1. The tag is `PeerMessage.Tag`, the one numbering that encoding and decoding both
+// switch over; its raw values are the wire format. A group of fields that several messages
+// carry (a stream entry, a cluster member, a host request, a host list, a metadata command, a
+// result table) has one encoder and one decoder (`MeshCodable`), used by all of them. The same
+// pieces encode `ClusterState` (the `welcome` and `replace` payloads, and `DIR/cluster/bootstrap`
+// on disk) and `MetadataCommand` (the metadata log's entries, on disk in `raft.log`), so their
+// layouts must not change either.
+//
+// Decoding never trusts a length: every length and count is checked against the bytes left
+// before anything is allocated, a flag must be 0 or 1, a tag or state name must be a known one,
+// a byte array must not be NULL and a host list kept ascending must arrive ascending. So any byte
+// string either decodes to a message that re-encodes to exactly those bytes, or throws
+// `WireError` (and the shell closes that connection); decoding never traps.
 //
 // Groups:
-// - start-up: `join` (a host asks the start-up coordinator to be admitted, with its deployment),
-//   `refused`, `welcome` (host id and the initial cluster state);
+// - formation: `formationRequest` (a host asks the start-up coordinator to be one of the
+//   cluster's first hosts, with its deployment), `refused`, `welcome` (host id and the initial
+//   cluster state);
+// - replacement: `addRequest` (`voltctl start --add`: a fresh host asks any live host for a place
+//   in the cluster), answered with `replace` (a missing host's place) or `refused`; the elastic
+//   join will add its own answers;
 // - mesh: `hello` opens every connection (who is speaking, which incarnation), `heartbeat`,
 //   `poison` (you were declared failed: stop);
 // - metadata log: `raft` (an encoded Raft message), `propose` (a command for the coordinator);
 // - calls: `forward`/`forwardReply` (a client call sent to the host that leads its partition),
 //   `replicate`/`ack` (a partition leader's ordered stream to its replicas);
+// - failover repair: `repairQuery`/`repairAnswer` (a new leader collects the entries it lacks);
 // - multi-partition: `mpBegin` (to each partition leader), `mpResults` (fragment results shared
 //   by every host), `mpDone`;
-// - rejoin: `rejoinRequest`, `rejoinChunk`.
+// - rejoin: `rejoinRequest`, `rejoinChunk`, `rejoinLoaded`;
+// - statistics: `statsRequest`/`statsReply` (one host's rows of a statistics selector).
 
 import VoltModel
 import VoltWire
 
-/// What a host tells the start-up coordinator when it asks to join.
-public struct JoinRequest: Sendable, Equatable {
+/// What a host sends to be let into the cluster: to form it (to the start-up coordinator) or to
+/// take a missing host's place (to any live host). The receiver compares the deployment and
+/// schema with its own and refuses a host whose differ.
+public struct HostRequest: Sendable, Equatable {
     public var member: ClusterMember
     public var configHash: String
     /// The deployment without host-local paths, one setting per line, to name a difference.
     public var deploymentText: String
     public var schemaHash: String
-    /// `voltctl start --add`: take the place of a host the cluster is missing.
-    public var replacing: Bool = false
 }
 
 /// One record of a partition's replication stream.
@@ -39,7 +57,8 @@ public enum StreamRecord: Sendable, Equatable {
 }
 
 public enum PeerMessage: Sendable, Equatable {
-    case join(JoinRequest)
+    /// Formation: a host asks the start-up coordinator to be one of the cluster's first hosts.
+    case formationRequest(HostRequest)
     case refused(String)
     case welcome(HostID, [UInt8])
     /// Opens a mesh connection: who speaks, which run of it, and where it listens (a host that
@@ -51,7 +70,7 @@ public enum PeerMessage: Sendable, Equatable {
     case propose(MetadataCommand)
     case forward(requestID: Int64, invocation: [UInt8])
     case forwardReply(requestID: Int64, response: [UInt8])
-    case replicate(partition: PartitionID, seq: Int64, transactionID: Int64, timestampMicros: Int64, record: StreamRecord)
+    case replicate(partition: PartitionID, entry: StreamEntry)
     case ack(partition: PartitionID, seq: Int64, status: Int8, hash: UInt64)
     case mpBegin(transactionID: Int64, timestampMicros: Int64, invocation: [UInt8])
     case mpResults(transactionID: Int64, round: Int32, results: [MPResult])
@@ -66,10 +85,14 @@ public enum PeerMessage: Sendable, Equatable {
     case repairAnswer(partition: PartitionID, lastSeq: Int64, entries: [StreamEntry])
     /// A rejoining host has loaded its snapshot of the partition and run everything up to `lastSeq`.
     case rejoinLoaded(partition: PartitionID, lastSeq: Int64)
-    /// The answer to a replacing join: the missing host's id, the cluster's initial state (the
-    /// base of the metadata log), its current state (where the hosts are now) and the metadata
-    /// log's current term.
+    /// The answer to an add request when the cluster is missing a host (a replacement): the
+    /// missing host's id, the cluster's initial state (the base of the metadata log), its current
+    /// state (where the hosts are now) and the metadata log's current term.
     case replace(HostID, bootstrap: [UInt8], current: [UInt8], term: UInt64)
+    /// `voltctl start --add`: a fresh host asks a live host for a place in the cluster. Today the
+    /// only place given is a missing host's (`replace`); growing the cluster (the elastic join)
+    /// is refused.
+    case addRequest(HostRequest)
 }
 
 /// One partition's fragment result in a multi-partition exchange round.
@@ -112,298 +135,91 @@ extension SQLError {
     ]
 }
 
-// MARK: Encoding
+// MARK: - Sub-codecs
 
-extension PeerMessage {
-    public func encodeFrame() -> [UInt8] {
+/// A value with one mesh encoding, shared by every message (and stored state) that carries it.
+protocol MeshCodable {
+    func encode(into w: inout WireWriter)
+    static func decode(from r: inout WireReader) throws(WireError) -> Self
+}
+
+extension MeshCodable {
+    /// The value's bytes on their own (a frame body, a log entry, a file).
+    func encoded() -> [UInt8] {
         var w = WireWriter(reservingCapacity: 64)
-        let mark = w.beginFrame()
-        encode(into: &w)
-        w.endFrame(mark)
-        return w.take()
-    }
-
-    func encode(into w: inout WireWriter) {
-        switch self {
-        case .join(let r):
-            w.writeUInt8(1)
-            r.member.encode(into: &w)
-            w.writeString(r.configHash)
-            w.writeString(r.deploymentText)
-            w.writeString(r.schemaHash)
-            w.writeUInt8(r.replacing ? 1 : 0)
-        case .refused(let why):
-            w.writeUInt8(2); w.writeString(why)
-        case .welcome(let id, let state):
-            w.writeUInt8(3); w.writeInt32(id.rawValue); w.writeBytes(state)
-        case .hello(let id, let incarnation, let endpoint):
-            w.writeUInt8(4); w.writeInt32(id.rawValue); w.writeInt64(Int64(bitPattern: incarnation)); w.writeString(endpoint)
-        case .heartbeat(let epoch):
-            w.writeUInt8(5); w.writeInt64(Int64(bitPattern: epoch))
-        case .poison(let why):
-            w.writeUInt8(6); w.writeString(why)
-        case .raft(let bytes):
-            w.writeUInt8(7); w.writeBytes(bytes)
-        case .propose(let command):
-            w.writeUInt8(8); command.encode(into: &w)
-        case .forward(let id, let invocation):
-            w.writeUInt8(9); w.writeInt64(id); w.writeBytes(invocation)
-        case .forwardReply(let id, let response):
-            w.writeUInt8(10); w.writeInt64(id); w.writeBytes(response)
-        case .replicate(let p, let seq, let txn, let ts, let record):
-            w.writeUInt8(11); w.writeInt32(p.rawValue); w.writeInt64(seq); w.writeInt64(txn); w.writeInt64(ts)
-            switch record {
-            case .call(let b): w.writeUInt8(0); w.writeBytes(b)
-            case .multi(let b): w.writeUInt8(1); w.writeBytes(b)
-            }
-        case .ack(let p, let seq, let status, let hash):
-            w.writeUInt8(12); w.writeInt32(p.rawValue); w.writeInt64(seq); w.writeInt8(status); w.writeInt64(Int64(bitPattern: hash))
-        case .mpBegin(let txn, let ts, let invocation):
-            w.writeUInt8(13); w.writeInt64(txn); w.writeInt64(ts); w.writeBytes(invocation)
-        case .mpResults(let txn, let round, let results):
-            w.writeUInt8(14); w.writeInt64(txn); w.writeInt32(round); w.writeInt32(Int32(results.count))
-            for r in results {
-                w.writeInt32(r.partition.rawValue)
-                w.writeUInt8(r.errorKind)
-                if let table = r.table {
-                    table.encodeExact(into: &w)
-                } else {
-                    w.writeString(r.errorMessage)
-                }
-            }
-        case .mpDone(let txn, let status, let hash):
-            w.writeUInt8(15); w.writeInt64(txn); w.writeInt8(status); w.writeInt64(Int64(bitPattern: hash))
-        case .rejoinRequest(let p):
-            w.writeUInt8(16); w.writeInt32(p.rawValue)
-        case .rejoinChunk(let p, let seq, let ddl, let payload, let last):
-            w.writeUInt8(17); w.writeInt32(p.rawValue); w.writeInt64(seq)
-            w.writeInt32(Int32(ddl.count)); for d in ddl { w.writeString(d) }
-            w.writeBytes(payload); w.writeUInt8(last ? 1 : 0)
-        case .statsRequest(let id, let selector):
-            w.writeUInt8(18); w.writeInt64(id); w.writeString(selector)
-        case .statsReply(let id, let table):
-            w.writeUInt8(19); w.writeInt64(id); table.encodeExact(into: &w)
-        case .repairQuery(let p, let after):
-            w.writeUInt8(20); w.writeInt32(p.rawValue); w.writeInt64(after)
-        case .rejoinLoaded(let p, let lastSeq):
-            w.writeUInt8(22); w.writeInt32(p.rawValue); w.writeInt64(lastSeq)
-        case .replace(let id, let bootstrap, let current, let term):
-            w.writeUInt8(23); w.writeInt32(id.rawValue); w.writeBytes(bootstrap); w.writeBytes(current)
-            w.writeInt64(Int64(bitPattern: term))
-        case .repairAnswer(let p, let lastSeq, let entries):
-            w.writeUInt8(21); w.writeInt32(p.rawValue); w.writeInt64(lastSeq); w.writeInt32(Int32(entries.count))
-            for e in entries {
-                w.writeInt64(e.seq); w.writeInt64(e.transactionID); w.writeInt64(e.timestampMicros)
-                switch e.record {
-                case .call(let b): w.writeUInt8(0); w.writeBytes(b)
-                case .multi(let b): w.writeUInt8(1); w.writeBytes(b)
-                }
-            }
-        }
-    }
-
-    public static func decode(_ body: ArraySlice<UInt8>) throws(WireError) -> PeerMessage {
-        var r = WireReader(body)
-        let tag = try r.readUInt8("message tag")
-        let message: PeerMessage
-        switch tag {
-        case 1:
-            let member = try ClusterMember.decode(from: &r)
-            message = .join(JoinRequest(member: member, configHash: try r.readNonNullString("config hash"),
-                                        deploymentText: try r.readNonNullString("deployment"),
-                                        schemaHash: try r.readNonNullString("schema hash"),
-                                        replacing: try r.readUInt8("replacing") == 1))
-        case 2: message = .refused(try r.readNonNullString("reason"))
-        case 3: message = .welcome(HostID(try r.readInt32("host id")), try r.readBytes("state") ?? [])
-        case 4: message = .hello(HostID(try r.readInt32("host id")), incarnation: UInt64(bitPattern: try r.readInt64("incarnation")),
-                                 endpoint: try r.readNonNullString("endpoint"))
-        case 5: message = .heartbeat(epoch: UInt64(bitPattern: try r.readInt64("epoch")))
-        case 6: message = .poison(try r.readNonNullString("reason"))
-        case 7: message = .raft(try r.readBytes("raft") ?? [])
-        case 8: message = .propose(try MetadataCommand.decode(from: &r))
-        case 9: message = .forward(requestID: try r.readInt64("request"), invocation: try r.readBytes("invocation") ?? [])
-        case 10: message = .forwardReply(requestID: try r.readInt64("request"), response: try r.readBytes("response") ?? [])
-        case 11:
-            let p = PartitionID(try r.readInt32("partition"))
-            let seq = try r.readInt64("seq"), txn = try r.readInt64("txn"), ts = try r.readInt64("timestamp")
-            let kind = try r.readUInt8("record kind")
-            let bytes = try r.readBytes("record") ?? []
-            guard kind <= 1 else { throw WireError.invalidValue("record kind", "\(kind)") }
-            message = .replicate(partition: p, seq: seq, transactionID: txn, timestampMicros: ts,
-                                 record: kind == 0 ? .call(bytes) : .multi(bytes))
-        case 12:
-            message = .ack(partition: PartitionID(try r.readInt32("partition")), seq: try r.readInt64("seq"),
-                           status: try r.readInt8("status"), hash: UInt64(bitPattern: try r.readInt64("hash")))
-        case 13:
-            message = .mpBegin(transactionID: try r.readInt64("txn"), timestampMicros: try r.readInt64("timestamp"),
-                               invocation: try r.readBytes("invocation") ?? [])
-        case 14:
-            let txn = try r.readInt64("txn"), round = try r.readInt32("round"), count = try r.readInt32("count")
-            guard count >= 0, Int(count) <= r.remaining else { throw WireError.invalidValue("result count", "\(count)") }
-            var results: [MPResult] = []
-            for _ in 0..<count {
-                let p = PartitionID(try r.readInt32("partition"))
-                let kind = try r.readUInt8("error kind")
-                if kind == 0 {
-                    results.append(MPResult(partition: p, table: try ResultTable.decodeExact(from: &r), errorKind: 0, errorMessage: ""))
-                } else {
-                    results.append(MPResult(partition: p, table: nil, errorKind: kind, errorMessage: try r.readNonNullString("error")))
-                }
-            }
-            message = .mpResults(transactionID: txn, round: round, results: results)
-        case 15:
-            message = .mpDone(transactionID: try r.readInt64("txn"), status: try r.readInt8("status"),
-                              hash: UInt64(bitPattern: try r.readInt64("hash")))
-        case 16: message = .rejoinRequest(partition: PartitionID(try r.readInt32("partition")))
-        case 17:
-            let p = PartitionID(try r.readInt32("partition")), seq = try r.readInt64("seq")
-            let n = try r.readInt32("ddl count")
-            guard n >= 0, Int(n) <= r.remaining else { throw WireError.invalidValue("ddl count", "\(n)") }
-            var ddl: [String] = []
-            for _ in 0..<n { ddl.append(try r.readNonNullString("ddl")) }
-            message = .rejoinChunk(partition: p, startSeq: seq, ddl: ddl, payload: try r.readBytes("payload") ?? [],
-                                   last: try r.readUInt8("last") == 1)
-        case 18: message = .statsRequest(requestID: try r.readInt64("request"), selector: try r.readNonNullString("selector"))
-        case 19: message = .statsReply(requestID: try r.readInt64("request"), table: try ResultTable.decodeExact(from: &r))
-        case 20: message = .repairQuery(partition: PartitionID(try r.readInt32("partition")), after: try r.readInt64("after"))
-        case 23:
-            message = .replace(HostID(try r.readInt32("host id")), bootstrap: try r.readBytes("bootstrap") ?? [],
-                               current: try r.readBytes("current") ?? [], term: UInt64(bitPattern: try r.readInt64("term")))
-        case 22: message = .rejoinLoaded(partition: PartitionID(try r.readInt32("partition")), lastSeq: try r.readInt64("last seq"))
-        case 21:
-            let p = PartitionID(try r.readInt32("partition")), last = try r.readInt64("last seq"), n = try r.readInt32("entries")
-            guard n >= 0, Int(n) <= r.remaining else { throw WireError.invalidValue("entry count", "\(n)") }
-            var entries: [StreamEntry] = []
-            for _ in 0..<n {
-                let seq = try r.readInt64("seq"), txn = try r.readInt64("txn"), ts = try r.readInt64("timestamp")
-                let kind = try r.readUInt8("record kind"), bytes = try r.readBytes("record") ?? []
-                guard kind <= 1 else { throw WireError.invalidValue("record kind", "\(kind)") }
-                entries.append(StreamEntry(seq: seq, transactionID: txn, timestampMicros: ts, record: kind == 0 ? .call(bytes) : .multi(bytes)))
-            }
-            message = .repairAnswer(partition: p, lastSeq: last, entries: entries)
-        default:
-            throw WireError.invalidValue("message tag", "\(tag)")
-        }
-        try r.expectEnd("mesh message")
-        return message
-    }
-}
-
-extension ClusterMember {
-    func encode(into w: inout WireWriter) {
-        w.writeInt32(id.rawValue)
-        w.writeString(internalEndpoint)
-        w.writeString(address)
-        w.writeString(hostname)
-        w.writeInt32(Int32(clientPort))
-        w.writeInt32(Int32(adminPort))
-        w.writeString(placementGroup)
-        w.writeString(state.rawValue)
-        w.writeInt64(Int64(bitPattern: incarnation))
-        w.writeInt64(startedMillis)
-    }
-
-    static func decode(from r: inout WireReader) throws(WireError) -> ClusterMember {
-        let id = HostID(try r.readInt32("host id"))
-        let endpoint = try r.readNonNullString("endpoint"), address = try r.readNonNullString("address")
-        let hostname = try r.readNonNullString("hostname")
-        let client = Int(try r.readInt32("client port")), admin = Int(try r.readInt32("admin port"))
-        let group = try r.readNonNullString("placement group")
-        let stateText = try r.readNonNullString("state")
-        guard let state = ClusterMember.State(rawValue: stateText) else { throw WireError.invalidValue("member state", stateText) }
-        return ClusterMember(id: id, internalEndpoint: endpoint, address: address, hostname: hostname, clientPort: client,
-                             adminPort: admin, placementGroup: group, state: state,
-                             incarnation: UInt64(bitPattern: try r.readInt64("incarnation")), startedMillis: try r.readInt64("started"))
-    }
-}
-
-extension MetadataCommand {
-    public func encoded() -> [UInt8] {
-        var w = WireWriter()
         encode(into: &w)
         return w.take()
     }
 
-    public static func decode(_ bytes: [UInt8]) throws(WireError) -> MetadataCommand {
+    /// Decodes bytes that hold exactly one value: a byte left over throws.
+    static func decode(_ bytes: ArraySlice<UInt8>) throws(WireError) -> Self {
         var r = WireReader(bytes)
-        let command = try decode(from: &r)
-        try r.expectEnd("metadata command")
-        return command
+        let value = try decode(from: &r)
+        guard r.isAtEnd else { throw WireError(.trailingBytes(r.remaining), what: "\(Self.self)", offset: r.offset) }
+        return value
     }
 
-    func encode(into w: inout WireWriter) {
-        switch self {
-        case .hostFailed(let h, let reason): w.writeUInt8(1); w.writeInt32(h.rawValue); w.writeString(reason)
-        case .rejoinBegin(let m): w.writeUInt8(2); m.encode(into: &w)
-        case .replicaReady(let h, let p): w.writeUInt8(3); w.writeInt32(h.rawValue); w.writeInt32(p.rawValue)
-        case .rejoinEnd(let h): w.writeUInt8(4); w.writeInt32(h.rawValue)
-        case .schema(let v, let ddl): w.writeUInt8(5); w.writeInt64(v); w.writeString(ddl)
-        }
-    }
+    static func decode(_ bytes: [UInt8]) throws(WireError) -> Self { try decode(bytes[...]) }
+}
 
-    static func decode(from r: inout WireReader) throws(WireError) -> MetadataCommand {
-        let tag = try r.readUInt8("command tag")
-        switch tag {
-        case 1: return .hostFailed(HostID(try r.readInt32("host")), reason: try r.readNonNullString("reason"))
-        case 2: return .rejoinBegin(try ClusterMember.decode(from: &r))
-        case 3: return .replicaReady(HostID(try r.readInt32("host")), PartitionID(try r.readInt32("partition")))
-        case 4: return .rejoinEnd(HostID(try r.readInt32("host")))
-        case 5: return .schema(version: try r.readInt64("version"), ddl: try r.readNonNullString("ddl"))
-        default: throw WireError.invalidValue("command tag", "\(tag)")
-        }
+extension WireWriter {
+    mutating func writeBool(_ b: Bool) { writeUInt8(b ? 1 : 0) }
+    mutating func writeUInt64(_ v: UInt64) { writeInt64(Int64(bitPattern: v)) }
+    mutating func write(_ id: HostID) { writeInt32(id.rawValue) }
+    mutating func write(_ id: PartitionID) { writeInt32(id.rawValue) }
+
+    /// An i32 count, then each item.
+    mutating func writeArray<T: MeshCodable>(_ items: [T]) {
+        writeInt32(Int32(items.count))
+        for item in items { item.encode(into: &self) }
     }
 }
 
-extension ClusterState {
-    public func encoded() -> [UInt8] {
-        var w = WireWriter(reservingCapacity: 512)
-        w.writeInt64(Int64(bitPattern: epoch.rawValue))
-        w.writeInt32(Int32(kFactor)); w.writeInt32(Int32(sitesPerHost)); w.writeInt32(Int32(partitionCount))
-        w.writeInt32(Int32(members.count)); for m in members { m.encode(into: &w) }
-        w.writeInt32(Int32(partitions.count))
-        for p in partitions {
-            w.writeInt32(p.id.rawValue); w.writeInt32(p.leader.rawValue)
-            w.writeInt32(Int32(p.replicas.count)); for h in p.replicas { w.writeInt32(h.rawValue) }
-            w.writeInt32(Int32(p.live.count)); for h in p.live { w.writeInt32(h.rawValue) }
+extension WireReader {
+    /// A flag byte: 0 or 1, nothing else (so that it re-encodes as it came).
+    mutating func readBool(_ what: StaticString) throws(WireError) -> Bool {
+        switch try readUInt8(what) {
+        case 0: return false
+        case 1: return true
+        case let b: throw WireError.invalidValue("\(what)", "\(b)")
         }
-        w.writeInt32(rejoining?.rawValue ?? -1)
-        w.writeString(stoppedReason)
-        w.writeInt64(catalogVersion)
-        w.writeInt32(Int32(ddl.count)); for d in ddl { w.writeString(d) }
-        return w.take()
     }
 
-    public static func decode(_ bytes: [UInt8]) throws(WireError) -> ClusterState {
-        var r = WireReader(bytes)
-        func count(_ what: StaticString) throws(WireError) -> Int {
-            let n = try r.readInt32(what)
-            guard n >= 0, Int(n) <= r.remaining else { throw WireError.invalidValue("\(what)", "\(n)") }
-            return Int(n)
+    mutating func readUInt64(_ what: StaticString) throws(WireError) -> UInt64 { UInt64(bitPattern: try readInt64(what)) }
+    mutating func readHostID(_ what: StaticString = "host id") throws(WireError) -> HostID { HostID(try readInt32(what)) }
+    mutating func readPartitionID() throws(WireError) -> PartitionID { PartitionID(try readInt32("partition")) }
+
+    /// A byte array that must not be NULL (length -1), which would come back as an empty one.
+    mutating func readNonNullBytes(_ what: StaticString) throws(WireError) -> [UInt8] {
+        let at = offset
+        guard let bytes = try readBytes(what) else { throw WireError(.invalidLength(Int(WireNull.length)), what: "\(what)", offset: at) }
+        return bytes
+    }
+
+    /// An i32 count of items that take at least a byte each: negative, or more than the bytes
+    /// left, throws before anything is allocated for them.
+    mutating func readCount(_ what: StaticString) throws(WireError) -> Int {
+        let n = try readInt32(what)
+        guard n >= 0, Int(n) <= remaining else { throw WireError.invalidValue("\(what)", "\(n)") }
+        return Int(n)
+    }
+
+    /// An i32 count (see `readCount`), then each item. Nothing is reserved ahead: an item can
+    /// take far more memory than its bytes (a member is a few strings), so a forged count would
+    /// otherwise cost a multiple of the frame before its first missing byte is noticed.
+    mutating func readArray<T: MeshCodable>(_: T.Type, _ what: StaticString) throws(WireError) -> [T] {
+        var items: [T] = []
+        for _ in 0..<(try readCount(what)) { items.append(try T.decode(from: &self)) }
+        return items
+    }
+
+    /// A host list kept ascending (a partition's replicas, its live ones).
+    mutating func readAscendingHosts(_ what: StaticString) throws(WireError) -> [HostID] {
+        let hosts = try readArray(HostID.self, what)
+        guard zip(hosts, hosts.dropFirst()).allSatisfy({ $0 <= $1 }) else {
+            throw WireError.invalidValue("\(what) (not ascending)", "\(hosts.map(\.rawValue))")
         }
-        func hosts() throws(WireError) -> [HostID] {
-            var out: [HostID] = []
-            for _ in 0..<(try count("hosts")) { out.append(HostID(try r.readInt32("host"))) }
-            return out
-        }
-        let epoch = Epoch(UInt64(bitPattern: try r.readInt64("epoch")))
-        let k = Int(try r.readInt32("kfactor")), sph = Int(try r.readInt32("sitesperhost")), pc = Int(try r.readInt32("partitions"))
-        var members: [ClusterMember] = []
-        for _ in 0..<(try count("members")) { members.append(try ClusterMember.decode(from: &r)) }
-        var partitions: [PartitionState] = []
-        for _ in 0..<(try count("partitions")) {
-            let id = PartitionID(try r.readInt32("partition")), leader = HostID(try r.readInt32("leader"))
-            let replicas = try hosts(), live = try hosts()
-            partitions.append(PartitionState(id: id, replicas: replicas, live: live, leader: leader))
-        }
-        let rejoining = try r.readInt32("rejoining")
-        let stopped = try r.readString("stopped")
-        let version = try r.readInt64("catalog version")
-        var ddl: [String] = []
-        for _ in 0..<(try count("ddl")) { ddl.append(try r.readNonNullString("ddl")) }
-        try r.expectEnd("cluster state")
-        return ClusterState(epoch: epoch, kFactor: k, sitesPerHost: sph, partitionCount: pc, members: members,
-                            partitions: partitions, rejoining: rejoining < 0 ? nil : HostID(rejoining), stoppedReason: stopped,
-                            catalogVersion: version, ddl: ddl)
+        return hosts
     }
 }
 
@@ -414,63 +230,419 @@ extension WireError {
     }
 }
 
+extension HostID: MeshCodable {
+    func encode(into w: inout WireWriter) { w.write(self) }
+    static func decode(from r: inout WireReader) throws(WireError) -> HostID { try r.readHostID() }
+}
+
+/// A string that is never NULL (DDL text).
+extension String: MeshCodable {
+    func encode(into w: inout WireWriter) { w.writeString(self) }
+    static func decode(from r: inout WireReader) throws(WireError) -> String { try r.readNonNullString("string") }
+}
+
+extension StreamRecord: MeshCodable {
+    /// [u8 kind: 0 call, 1 multi][bytes]
+    func encode(into w: inout WireWriter) {
+        switch self {
+        case .call(let bytes): w.writeUInt8(0); w.writeBytes(bytes)
+        case .multi(let bytes): w.writeUInt8(1); w.writeBytes(bytes)
+        }
+    }
+
+    static func decode(from r: inout WireReader) throws(WireError) -> StreamRecord {
+        let kind = try r.readUInt8("record kind")
+        guard kind <= 1 else { throw WireError.invalidValue("record kind", "\(kind)") }
+        let bytes = try r.readNonNullBytes("record")
+        return kind == 0 ? .call(bytes) : .multi(bytes)
+    }
+}
+
+extension StreamEntry: MeshCodable {
+    func encode(into w: inout WireWriter) {
+        w.writeInt64(seq); w.writeInt64(transactionID); w.writeInt64(timestampMicros)
+        record.encode(into: &w)
+    }
+
+    static func decode(from r: inout WireReader) throws(WireError) -> StreamEntry {
+        StreamEntry(seq: try r.readInt64("seq"), transactionID: try r.readInt64("txn"),
+                    timestampMicros: try r.readInt64("timestamp"), record: try StreamRecord.decode(from: &r))
+    }
+}
+
+extension ClusterMember: MeshCodable {
+    func encode(into w: inout WireWriter) {
+        w.write(id)
+        w.writeString(internalEndpoint)
+        w.writeString(address)
+        w.writeString(hostname)
+        w.writeInt32(Int32(clientPort))
+        w.writeInt32(Int32(adminPort))
+        w.writeString(placementGroup)
+        w.writeString(state.rawValue)
+        w.writeUInt64(incarnation)
+        w.writeInt64(startedMillis)
+    }
+
+    static func decode(from r: inout WireReader) throws(WireError) -> ClusterMember {
+        let id = try r.readHostID()
+        let endpoint = try r.readNonNullString("endpoint"), address = try r.readNonNullString("address")
+        let hostname = try r.readNonNullString("hostname")
+        let client = Int(try r.readInt32("client port")), admin = Int(try r.readInt32("admin port"))
+        let group = try r.readNonNullString("placement group")
+        let stateText = try r.readNonNullString("state")
+        guard let state = ClusterMember.State(rawValue: stateText) else { throw WireError.invalidValue("member state", stateText) }
+        return ClusterMember(id: id, internalEndpoint: endpoint, address: address, hostname: hostname, clientPort: client,
+                             adminPort: admin, placementGroup: group, state: state,
+                             incarnation: try r.readUInt64("incarnation"), startedMillis: try r.readInt64("started"))
+    }
+}
+
+extension HostRequest: MeshCodable {
+    func encode(into w: inout WireWriter) {
+        member.encode(into: &w)
+        w.writeString(configHash)
+        w.writeString(deploymentText)
+        w.writeString(schemaHash)
+    }
+
+    static func decode(from r: inout WireReader) throws(WireError) -> HostRequest {
+        HostRequest(member: try ClusterMember.decode(from: &r), configHash: try r.readNonNullString("config hash"),
+                    deploymentText: try r.readNonNullString("deployment"), schemaHash: try r.readNonNullString("schema hash"))
+    }
+}
+
+extension MPResult: MeshCodable {
+    /// [partition][u8 error kind] then, for kind 0, the table, else the error message.
+    func encode(into w: inout WireWriter) {
+        w.write(partition)
+        w.writeUInt8(errorKind)
+        if let table { table.encodeExact(into: &w) } else { w.writeString(errorMessage) }
+    }
+
+    static func decode(from r: inout WireReader) throws(WireError) -> MPResult {
+        let p = try r.readPartitionID()
+        let kind = try r.readUInt8("error kind")
+        if kind == 0 { return MPResult(partition: p, table: try ResultTable.decodeExact(from: &r), errorKind: 0, errorMessage: "") }
+        return MPResult(partition: p, table: nil, errorKind: kind, errorMessage: try r.readNonNullString("error"))
+    }
+}
+
+extension MetadataCommand: MeshCodable {
+    /// The first byte of an encoded command. The raw values are on disk in every metadata log.
+    enum Tag: UInt8, CaseIterable {
+        case hostFailed = 1
+        case rejoinBegin = 2
+        case replicaReady = 3
+        case rejoinEnd = 4
+        case schema = 5
+    }
+
+    var tag: Tag {
+        switch self {
+        case .hostFailed: .hostFailed
+        case .rejoinBegin: .rejoinBegin
+        case .replicaReady: .replicaReady
+        case .rejoinEnd: .rejoinEnd
+        case .schema: .schema
+        }
+    }
+
+    func encode(into w: inout WireWriter) {
+        w.writeUInt8(tag.rawValue)
+        switch self {
+        case .hostFailed(let h, let reason): w.write(h); w.writeString(reason)
+        case .rejoinBegin(let m): m.encode(into: &w)
+        case .replicaReady(let h, let p): w.write(h); w.write(p)
+        case .rejoinEnd(let h): w.write(h)
+        case .schema(let version, let ddl): w.writeInt64(version); w.writeString(ddl)
+        }
+    }
+
+    static func decode(from r: inout WireReader) throws(WireError) -> MetadataCommand {
+        let raw = try r.readUInt8("command tag")
+        guard let tag = Tag(rawValue: raw) else { throw WireError.invalidValue("command tag", "\(raw)") }
+        switch tag {
+        case .hostFailed: return .hostFailed(try r.readHostID(), reason: try r.readNonNullString("reason"))
+        case .rejoinBegin: return .rejoinBegin(try ClusterMember.decode(from: &r))
+        case .replicaReady: return .replicaReady(try r.readHostID(), try r.readPartitionID())
+        case .rejoinEnd: return .rejoinEnd(try r.readHostID())
+        case .schema: return .schema(version: try r.readInt64("version"), ddl: try r.readNonNullString("ddl"))
+        }
+    }
+}
+
+extension PartitionState: MeshCodable {
+    func encode(into w: inout WireWriter) {
+        w.write(id); w.write(leader)
+        w.writeArray(replicas); w.writeArray(live)
+    }
+
+    static func decode(from r: inout WireReader) throws(WireError) -> PartitionState {
+        let id = try r.readPartitionID(), leader = try r.readHostID("leader")
+        let replicas = try r.readAscendingHosts("replica count"), live = try r.readAscendingHosts("live count")
+        return PartitionState(id: id, replicas: replicas, live: live, leader: leader)
+    }
+}
+
+extension ClusterState: MeshCodable {
+    func encode(into w: inout WireWriter) {
+        w.writeUInt64(epoch.rawValue)
+        w.writeInt32(Int32(kFactor)); w.writeInt32(Int32(sitesPerHost)); w.writeInt32(Int32(partitionCount))
+        w.writeArray(members)
+        w.writeArray(partitions)
+        w.writeInt32(rejoining?.rawValue ?? -1)
+        w.writeString(stoppedReason)
+        w.writeInt64(catalogVersion)
+        w.writeArray(ddl)
+    }
+
+    static func decode(from r: inout WireReader) throws(WireError) -> ClusterState {
+        let epoch = Epoch(try r.readUInt64("epoch"))
+        let k = Int(try r.readInt32("kfactor")), sph = Int(try r.readInt32("sitesperhost")), pc = Int(try r.readInt32("partitions"))
+        let members = try r.readArray(ClusterMember.self, "member count")
+        let partitions = try r.readArray(PartitionState.self, "partition count")
+        // -1: no host is rejoining.
+        let rejoining = try r.readInt32("rejoining host")
+        guard rejoining >= -1 else { throw WireError.invalidValue("rejoining host", "\(rejoining)") }
+        return ClusterState(epoch: epoch, kFactor: k, sitesPerHost: sph, partitionCount: pc, members: members,
+                            partitions: partitions, rejoining: rejoining == -1 ? nil : HostID(rejoining),
+                            stoppedReason: try r.readString("stopped reason"), catalogVersion: try r.readInt64("catalog version"),
+                            ddl: try r.readArray(String.self, "ddl count"))
+    }
+}
+
+extension ResultTable.Column: MeshCodable {
+    func encode(into w: inout WireWriter) { w.writeString(name); w.writeInt8(type.rawValue) }
+
+    static func decode(from r: inout WireReader) throws(WireError) -> ResultTable.Column {
+        let name = try r.readNonNullString("column name")
+        let raw = try r.readInt8("column type")
+        guard let type = SQLType(rawValue: raw) else { throw WireError.invalidValue("column type", "\(raw)") }
+        return ResultTable.Column(name, type)
+    }
+}
+
 extension ResultTable {
     /// Lossless encoding of a table whose values need not match their column types (fragment
     /// results are intermediate tables: a partial COUNT in a column typed for the final result).
     /// Each value carries its own tag; the VoltTable encoding would coerce or refuse them.
+    /// [columns][i32 row count] then every row's values, `columns.count` of them.
     func encodeExact(into w: inout WireWriter) {
-        w.writeInt32(Int32(columns.count))
-        for c in columns { w.writeString(c.name); w.writeInt8(c.type.rawValue) }
+        w.writeArray(columns)
         w.writeInt32(Int32(rows.count))
         for row in rows {
-            for value in row {
-                switch value {
-                case .null: w.writeUInt8(0)
-                case .integer(let v): w.writeUInt8(1); w.writeInt64(v)
-                case .float(let v): w.writeUInt8(2); w.writeDouble(v)
-                case .decimal(let d):
-                    w.writeUInt8(3); w.writeInt64(Int64(truncatingIfNeeded: d.unscaled >> 64)); w.writeInt64(Int64(truncatingIfNeeded: d.unscaled))
-                case .string(let v): w.writeUInt8(4); w.writeString(v)
-                case .bytes(let v): w.writeUInt8(5); w.writeBytes(v)
-                case .timestamp(let v): w.writeUInt8(6); w.writeInt64(v)
-                }
-            }
+            for value in row { value.encodeExact(into: &w) }
         }
     }
 
+    /// Every value takes at least its tag byte, which bounds the row count; a table without
+    /// columns has no rows (they would take no bytes, so nothing would bound their count).
     static func decodeExact(from r: inout WireReader) throws(WireError) -> ResultTable {
-        let columnCount = try r.readInt32("column count")
-        guard columnCount >= 0, Int(columnCount) <= r.remaining else { throw WireError.invalidValue("column count", "\(columnCount)") }
-        var columns: [Column] = []
-        for _ in 0..<columnCount {
-            let name = try r.readNonNullString("column name")
-            let raw = try r.readInt8("column type")
-            guard let type = SQLType(rawValue: raw) else { throw WireError.invalidValue("column type", "\(raw)") }
-            columns.append(Column(name, type))
+        let columns = try r.readArray(Column.self, "column count")
+        let rowCount = try r.readCount("row count")
+        guard columns.isEmpty ? rowCount == 0 : rowCount <= r.remaining / columns.count else {
+            throw WireError.invalidValue("row count", "\(rowCount)")
         }
-        let rowCount = try r.readInt32("row count")
-        guard rowCount >= 0, Int(rowCount) <= r.remaining else { throw WireError.invalidValue("row count", "\(rowCount)") }
         var rows: [[Value]] = []
-        rows.reserveCapacity(Int(rowCount))
         for _ in 0..<rowCount {
             var row: [Value] = []
             row.reserveCapacity(columns.count)
-            for _ in 0..<columns.count {
-                switch try r.readUInt8("value tag") {
-                case 0: row.append(.null)
-                case 1: row.append(.integer(try r.readInt64("integer")))
-                case 2: row.append(.float(try r.readDouble("float")))
-                case 3:
-                    let high = try r.readInt64("decimal high"), low = try r.readInt64("decimal low")
-                    row.append(.decimal(VoltDecimal(unscaled: Int128(high) << 64 | Int128(UInt64(bitPattern: low)))))
-                case 4: row.append(.string(try r.readNonNullString("string")))
-                case 5: row.append(.bytes(try r.readBytes("bytes") ?? []))
-                case 6: row.append(.timestamp(try r.readInt64("timestamp")))
-                case let tag: throw WireError.invalidValue("value tag", "\(tag)")
-                }
-            }
+            for _ in columns { row.append(try Value.decodeExact(from: &r)) }
             rows.append(row)
         }
         return ResultTable(columns: columns, rows: rows)
+    }
+}
+
+extension Value {
+    /// The first byte of an exactly encoded value.
+    enum ExactTag: UInt8, CaseIterable {
+        case null = 0
+        case integer = 1
+        case float = 2
+        case decimal = 3
+        case string = 4
+        case bytes = 5
+        case timestamp = 6
+    }
+
+    func encodeExact(into w: inout WireWriter) {
+        switch self {
+        case .null: w.writeUInt8(ExactTag.null.rawValue)
+        case .integer(let v): w.writeUInt8(ExactTag.integer.rawValue); w.writeInt64(v)
+        case .float(let v): w.writeUInt8(ExactTag.float.rawValue); w.writeDouble(v)
+        case .decimal(let d): w.writeUInt8(ExactTag.decimal.rawValue); w.writeInt128(d.unscaled)
+        case .string(let v): w.writeUInt8(ExactTag.string.rawValue); w.writeString(v)
+        case .bytes(let v): w.writeUInt8(ExactTag.bytes.rawValue); w.writeBytes(v)
+        case .timestamp(let v): w.writeUInt8(ExactTag.timestamp.rawValue); w.writeInt64(v)
+        }
+    }
+
+    static func decodeExact(from r: inout WireReader) throws(WireError) -> Value {
+        let raw = try r.readUInt8("value tag")
+        guard let tag = ExactTag(rawValue: raw) else { throw WireError.invalidValue("value tag", "\(raw)") }
+        switch tag {
+        case .null: return .null
+        case .integer: return .integer(try r.readInt64("integer"))
+        case .float: return .float(try r.readDouble("float"))
+        case .decimal: return .decimal(VoltDecimal(unscaled: try r.readInt128("decimal")))
+        case .string: return .string(try r.readNonNullString("string"))
+        case .bytes: return .bytes(try r.readNonNullBytes("bytes"))
+        case .timestamp: return .timestamp(try r.readInt64("timestamp"))
+        }
+    }
+}
+
+// MARK: - Messages
+
+extension PeerMessage: MeshCodable {
+    /// The first byte of a mesh frame's body: which message follows. The raw values are the wire
+    /// format: a new message takes a new number, and none is ever renumbered or reused.
+    enum Tag: UInt8, CaseIterable {
+        /// Ends with a byte that is always 0: it was the flag that told formation from an add
+        /// request, which has its own tag now. It stays so that tag 1 keeps its layout.
+        case formationRequest = 1
+        case refused = 2
+        case welcome = 3
+        case hello = 4
+        case heartbeat = 5
+        case poison = 6
+        case raft = 7
+        case propose = 8
+        case forward = 9
+        case forwardReply = 10
+        case replicate = 11
+        case ack = 12
+        case mpBegin = 13
+        case mpResults = 14
+        case mpDone = 15
+        case rejoinRequest = 16
+        case rejoinChunk = 17
+        case statsRequest = 18
+        case statsReply = 19
+        case repairQuery = 20
+        case repairAnswer = 21
+        case rejoinLoaded = 22
+        case replace = 23
+        case addRequest = 24
+    }
+
+    var tag: Tag {
+        switch self {
+        case .formationRequest: .formationRequest
+        case .refused: .refused
+        case .welcome: .welcome
+        case .hello: .hello
+        case .heartbeat: .heartbeat
+        case .poison: .poison
+        case .raft: .raft
+        case .propose: .propose
+        case .forward: .forward
+        case .forwardReply: .forwardReply
+        case .replicate: .replicate
+        case .ack: .ack
+        case .mpBegin: .mpBegin
+        case .mpResults: .mpResults
+        case .mpDone: .mpDone
+        case .rejoinRequest: .rejoinRequest
+        case .rejoinChunk: .rejoinChunk
+        case .statsRequest: .statsRequest
+        case .statsReply: .statsReply
+        case .repairQuery: .repairQuery
+        case .repairAnswer: .repairAnswer
+        case .rejoinLoaded: .rejoinLoaded
+        case .replace: .replace
+        case .addRequest: .addRequest
+        }
+    }
+
+    /// [u32 length][tag][fields]
+    public func encodeFrame() -> [UInt8] {
+        var w = WireWriter(reservingCapacity: 64)
+        let mark = w.beginFrame()
+        encode(into: &w)
+        w.endFrame(mark)
+        return w.take()
+    }
+
+    /// The frame body: [tag][fields].
+    func encode(into w: inout WireWriter) {
+        w.writeUInt8(tag.rawValue)
+        switch self {
+        case .formationRequest(let request): request.encode(into: &w); w.writeUInt8(0)
+        case .addRequest(let request): request.encode(into: &w)
+        case .refused(let why), .poison(let why): w.writeString(why)
+        case .welcome(let id, let state): w.write(id); w.writeBytes(state)
+        case .hello(let id, let incarnation, let endpoint): w.write(id); w.writeUInt64(incarnation); w.writeString(endpoint)
+        case .heartbeat(let epoch): w.writeUInt64(epoch)
+        case .raft(let bytes): w.writeBytes(bytes)
+        case .propose(let command): command.encode(into: &w)
+        case .forward(let id, let bytes), .forwardReply(let id, let bytes): w.writeInt64(id); w.writeBytes(bytes)
+        case .replicate(let p, let entry): w.write(p); entry.encode(into: &w)
+        case .ack(let p, let seq, let status, let hash): w.write(p); w.writeInt64(seq); w.writeInt8(status); w.writeUInt64(hash)
+        case .mpBegin(let txn, let ts, let invocation): w.writeInt64(txn); w.writeInt64(ts); w.writeBytes(invocation)
+        case .mpResults(let txn, let round, let results): w.writeInt64(txn); w.writeInt32(round); w.writeArray(results)
+        case .mpDone(let txn, let status, let hash): w.writeInt64(txn); w.writeInt8(status); w.writeUInt64(hash)
+        case .rejoinRequest(let p): w.write(p)
+        case .rejoinChunk(let p, let seq, let ddl, let payload, let last):
+            w.write(p); w.writeInt64(seq); w.writeArray(ddl); w.writeBytes(payload); w.writeBool(last)
+        case .statsRequest(let id, let selector): w.writeInt64(id); w.writeString(selector)
+        case .statsReply(let id, let table): w.writeInt64(id); table.encodeExact(into: &w)
+        case .repairQuery(let p, let seq), .rejoinLoaded(let p, let seq): w.write(p); w.writeInt64(seq)
+        case .repairAnswer(let p, let lastSeq, let entries): w.write(p); w.writeInt64(lastSeq); w.writeArray(entries)
+        case .replace(let id, let bootstrap, let current, let term):
+            w.write(id); w.writeBytes(bootstrap); w.writeBytes(current); w.writeUInt64(term)
+        }
+    }
+
+    /// Reads a frame body (`decode(_:)` also checks that nothing follows it).
+    static func decode(from r: inout WireReader) throws(WireError) -> PeerMessage {
+        let raw = try r.readUInt8("message tag")
+        guard let tag = Tag(rawValue: raw) else { throw WireError.invalidValue("message tag", "\(raw)") }
+        switch tag {
+        case .formationRequest:
+            let request = try HostRequest.decode(from: &r)
+            let end = try r.readUInt8("formation request end")
+            guard end == 0 else { throw WireError.invalidValue("formation request end", "\(end)") }
+            return .formationRequest(request)
+        case .addRequest: return .addRequest(try HostRequest.decode(from: &r))
+        case .refused: return .refused(try r.readNonNullString("reason"))
+        case .welcome: return .welcome(try r.readHostID(), try r.readNonNullBytes("state"))
+        case .hello:
+            return .hello(try r.readHostID(), incarnation: try r.readUInt64("incarnation"), endpoint: try r.readNonNullString("endpoint"))
+        case .heartbeat: return .heartbeat(epoch: try r.readUInt64("epoch"))
+        case .poison: return .poison(try r.readNonNullString("reason"))
+        case .raft: return .raft(try r.readNonNullBytes("raft message"))
+        case .propose: return .propose(try MetadataCommand.decode(from: &r))
+        case .forward: return .forward(requestID: try r.readInt64("request"), invocation: try r.readNonNullBytes("invocation"))
+        case .forwardReply: return .forwardReply(requestID: try r.readInt64("request"), response: try r.readNonNullBytes("response"))
+        case .replicate: return .replicate(partition: try r.readPartitionID(), entry: try StreamEntry.decode(from: &r))
+        case .ack:
+            return .ack(partition: try r.readPartitionID(), seq: try r.readInt64("seq"), status: try r.readInt8("status"),
+                        hash: try r.readUInt64("hash"))
+        case .mpBegin:
+            return .mpBegin(transactionID: try r.readInt64("txn"), timestampMicros: try r.readInt64("timestamp"),
+                            invocation: try r.readNonNullBytes("invocation"))
+        case .mpResults:
+            return .mpResults(transactionID: try r.readInt64("txn"), round: try r.readInt32("round"),
+                              results: try r.readArray(MPResult.self, "result count"))
+        case .mpDone: return .mpDone(transactionID: try r.readInt64("txn"), status: try r.readInt8("status"), hash: try r.readUInt64("hash"))
+        case .rejoinRequest: return .rejoinRequest(partition: try r.readPartitionID())
+        case .rejoinChunk:
+            return .rejoinChunk(partition: try r.readPartitionID(), startSeq: try r.readInt64("seq"),
+                                ddl: try r.readArray(String.self, "ddl count"), payload: try r.readNonNullBytes("payload"),
+                                last: try r.readBool("last"))
+        case .statsRequest: return .statsRequest(requestID: try r.readInt64("request"), selector: try r.readNonNullString("selector"))
+        case .statsReply: return .statsReply(requestID: try r.readInt64("request"), table: try ResultTable.decodeExact(from: &r))
+        case .repairQuery: return .repairQuery(partition: try r.readPartitionID(), after: try r.readInt64("after"))
+        case .repairAnswer:
+            return .repairAnswer(partition: try r.readPartitionID(), lastSeq: try r.readInt64("last seq"),
+                                 entries: try r.readArray(StreamEntry.self, "entry count"))
+        case .rejoinLoaded: return .rejoinLoaded(partition: try r.readPartitionID(), lastSeq: try r.readInt64("last seq"))
+        case .replace:
+            return .replace(try r.readHostID(), bootstrap: try r.readNonNullBytes("bootstrap"),
+                            current: try r.readNonNullBytes("current"), term: try r.readUInt64("term"))
+        }
     }
 }

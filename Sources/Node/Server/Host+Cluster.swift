@@ -2,17 +2,22 @@
 //
 // Formation (docs/PROTOCOL.md §12.2). Every host gets the same `--host` list and
 // `--count`. The first endpoint in sorted order is the start-up coordinator: it takes host id 0,
-// waits on its internal port for `count - 1` other hosts to ask to join, refuses any whose
-// deployment (the canonical deployment without host-local paths, as VoltDB's config hash) or
-// schema differs, with a message naming the difference, then assigns ids in endpoint order,
-// plans the layout (partitions = hosts × sitesperhost / (K+1), K+1 replicas on distinct hosts,
-// placement groups, leaders spread) and sends every host its id and the initial cluster state.
-// Each host records its id and that state in `D/cluster/` and starts its sites, its mesh and its
-// metadata log from it.
+// waits on its internal port for `count - 1` other hosts to ask to form the cluster with it
+// (`formationRequest`), refuses any whose deployment (the canonical deployment without host-local
+// paths, as VoltDB's config hash) or schema differs, with a message naming the difference, then
+// assigns ids in endpoint order, plans the layout (partitions = hosts × sitesperhost / (K+1), K+1
+// replicas on distinct hosts, placement groups, leaders spread) and sends every host its id and
+// the initial cluster state (`welcome`). Each host records its id and that state in `D/cluster/`
+// and starts its sites, its mesh and its metadata log from it.
 //
 // Restart. A host whose root already holds `D/cluster/identity` was part of the cluster: it comes
 // back with the same id, its metadata log from disk and a new incarnation, and rejoins (receives
 // its replicas from the leaders) before it accepts clients (ClusterNode+Rejoin.swift).
+//
+// Replacement. A fresh host started with `--add` asks any live host for a place in the cluster
+// (`addRequest`). If the cluster is missing a host, the fresh host takes its place: it gets the
+// missing host's id and the cluster's states (`replace`), records them and rejoins as that host
+// restarted would. Otherwise it is refused: growing the cluster (the elastic join) is not built yet.
 //
 // The client and admin ports are bound first (the cluster publishes them), but calls are refused
 // until the host has formed or rejoined.
@@ -25,14 +30,15 @@ import Synchronization
 import VoltModel
 import VoltWire
 
-/// The start-up coordinator's collection of joining hosts.
+/// The start-up coordinator's collection of the hosts that asked to form the cluster with it.
 final class Formation: Sendable {
-    struct Joined: Sendable {
-        var request: JoinRequest
+    struct Requester: Sendable {
+        var request: HostRequest
         var connection: Connection
     }
+    /// Hosts besides the coordinator.
     let expected: Int
-    let joined = Mutex<(hosts: [String: Joined], formed: Bool)>(([:], false))
+    let requesters = Mutex<(hosts: [String: Requester], formed: Bool)>(([:], false))
     let complete = OneShot<Bool>()
 
     init(expected: Int) { self.expected = expected }
@@ -43,7 +49,7 @@ extension Host {
 
     var clusterDirectory: String { root.path + "/" + Host.clusterDirectoryName }
 
-    /// SHA-256 of the schema files, in order, as the join check compares them.
+    /// SHA-256 of the schema files, in order, as formation and replacement compare them.
     var schemaHash: String {
         var bytes: [UInt8] = []
         for file in root.schemaFiles { bytes += Array(FileManager.default.contents(atPath: file) ?? Data()) }
@@ -199,7 +205,8 @@ extension Host {
                                    onRejected: { _ in [] },
                                    makeHandler: { [self] _ in
                                        InternalPortHandler(mesh: { [self] in meshRef.withLock { $0 } },
-                                                           onJoin: { [self] c, r in joinRequested(c, r) },
+                                                           onFormationRequest: { [self] c, r in formationRequested(c, r) },
+                                                           onAddRequest: { [self] c, r in addRequested(c, r) },
                                                            log: { [self] in log($0) })
                                    })
         } catch {
@@ -210,46 +217,47 @@ extension Host {
 
     // MARK: Formation
 
-    /// Forms the cluster (as its start-up coordinator or by joining it); returns this host's id and
-    /// the initial state.
+    /// Forms the cluster (as its start-up coordinator, or with it); returns this host's id and the
+    /// initial state.
     private func form(_ cluster: ClusterOptions, me: ClusterMember) throws(HostError) -> (HostID, ClusterState) {
         let endpoints = cluster.hosts.compactMap(ClusterOptions.parseEndpoint).sorted { ($0.host, $0.port) < ($1.host, $1.port) }
-        guard let leader = endpoints.first else { throw .notStartable("--host names no valid host:port") }
+        guard let coordinator = endpoints.first else { throw .notStartable("--host names no valid host:port") }
         let myPort = ClusterMember.port(of: me.internalEndpoint)
-        let isLeader = leader.port == myPort && Host.isLocal(leader.host, endpoint: me.internalEndpoint)
-        if !isLeader { return try join(leader, cluster, me: me) }
+        let isCoordinator = coordinator.port == myPort && Host.isLocal(coordinator.host, endpoint: me.internalEndpoint)
+        if !isCoordinator { return try formWith(coordinator: coordinator, cluster, me: me) }
         if cluster.count == 1 {
-            return (HostID(0), try initialState(me: me, joined: []))
+            return (HostID(0), try initialState(me: me, others: []))
         }
         let formation = Formation(expected: cluster.count - 1)
         formationRef.withLock { $0 = formation }
-        log("This host coordinates start-up: waiting for \(cluster.count - 1) more hosts to join on port \(myPort)")
+        log("This host coordinates start-up: waiting on port \(myPort) for \(cluster.count - 1) more hosts to ask to form the cluster")
         guard formation.complete.wait(timeoutMillis: cluster.formationTimeoutMillis) != nil else {
-            let have = formation.joined.withLock { $0.hosts.count }
-            throw .notStartable("only \(have + 1) of \(cluster.count) hosts joined within \(cluster.formationTimeoutMillis / 1000) s")
+            let have = formation.requesters.withLock { $0.hosts.count }
+            throw .notStartable("only \(have + 1) of \(cluster.count) hosts arrived to form the cluster within "
+                + "\(cluster.formationTimeoutMillis / 1000) s")
         }
-        let joined = formation.joined.withLock { $0.hosts.keys.sorted().map { $0 } }.compactMap { key in
-            formation.joined.withLock { $0.hosts[key] }
+        let requesters = formation.requesters.withLock { $0.hosts.keys.sorted().map { $0 } }.compactMap { key in
+            formation.requesters.withLock { $0.hosts[key] }
         }
         let state: ClusterState
         do throws(HostError) {
-            state = try initialState(me: me, joined: joined.map(\.request.member))
+            state = try initialState(me: me, others: requesters.map(\.request.member))
         } catch {
-            for j in joined {
-                j.connection.write(frame: PeerMessage.refused(error.description).encodeFrame())
-                j.connection.closeAfterFlush()
+            for r in requesters {
+                r.connection.write(frame: PeerMessage.refused(error.description).encodeFrame())
+                r.connection.closeAfterFlush()
             }
             throw error
         }
         let bytes = state.encoded()
-        for (i, j) in joined.enumerated() {
-            j.connection.write(frame: PeerMessage.welcome(HostID(Int32(i + 1)), bytes).encodeFrame())
+        for (i, r) in requesters.enumerated() {
+            r.connection.write(frame: PeerMessage.welcome(HostID(Int32(i + 1)), bytes).encodeFrame())
         }
         return (HostID(0), state)
     }
 
-    private func initialState(me: ClusterMember, joined: [ClusterMember]) throws(HostError) -> ClusterState {
-        var members = [me] + joined
+    private func initialState(me: ClusterMember, others: [ClusterMember]) throws(HostError) -> ClusterState {
+        var members = [me] + others
         for i in members.indices { members[i].id = HostID(Int32(i)) }
         let deployment = root.deployment
         do {
@@ -264,49 +272,48 @@ extension Host {
         }
     }
 
-    /// Start-up coordinator: a host asks to join (on a loop thread). Any host of a running
-    /// cluster: a fresh host asks to replace a missing one (`--add`).
-    func joinRequested(_ connection: Connection, _ request: JoinRequest) {
-        func refuse(_ why: String) {
-            log("Refusing host \(request.member.internalEndpoint): \(why)")
-            connection.write(frame: PeerMessage.refused(why).encodeFrame())
-            connection.closeAfterFlush()
-        }
-        if request.replacing {
-            replaceRequested(connection, request, refuse: refuse)
-            return
-        }
+    /// Answers a host's formation or add request with `refused`, and closes the connection.
+    private func refuse(_ connection: Connection, _ request: HostRequest, _ why: String) {
+        log("Refusing host \(request.member.internalEndpoint): \(why)")
+        connection.write(frame: PeerMessage.refused(why).encodeFrame())
+        connection.closeAfterFlush()
+    }
+
+    /// Start-up coordinator: a host asks to form the cluster with it (on a loop thread).
+    func formationRequested(_ connection: Connection, _ request: HostRequest) {
         guard let formation = formationRef.withLock({ $0 }) else {
-            refuse(runtime?.cluster != nil
+            refuse(connection, request, runtime?.cluster != nil
                 ? "the cluster has already formed; restart a failed host with its own root directory to rejoin it"
                 : "this host is not the start-up coordinator (the first host in sorted --host order is)")
             return
         }
-        if let why = configurationMismatch(request) {
-            refuse(why)
+        if let why = configurationMismatch(request, checker: "the coordinator") {
+            refuse(connection, request, why)
             return
         }
-        let complete = formation.joined.withLock { j -> Bool in
-            guard !j.formed else { return false }
-            j.hosts[request.member.internalEndpoint] = Formation.Joined(request: request, connection: connection)
-            guard j.hosts.count >= formation.expected else { return false }
-            j.formed = true
+        let complete = formation.requesters.withLock { f -> Bool in
+            guard !f.formed else { return false }
+            f.hosts[request.member.internalEndpoint] = Formation.Requester(request: request, connection: connection)
+            guard f.hosts.count >= formation.expected else { return false }
+            f.formed = true
             return true
         }
-        log("Host at \(request.member.internalEndpoint) joined (\(formation.joined.withLock { $0.hosts.count }) of \(formation.expected))")
+        log("Host at \(request.member.internalEndpoint) asked to form the cluster "
+            + "(\(formation.requesters.withLock { $0.hosts.count }) of \(formation.expected) more hosts)")
         if complete { formation.complete.set(true) }
     }
 
-    /// A fresh host asks to take the place of a missing one. It gets the lowest failed host id, the
-    /// cluster's initial and current state and the metadata log's term; it then rejoins exactly as
-    /// that host restarted would.
-    private func replaceRequested(_ connection: Connection, _ request: JoinRequest, refuse: (String) -> Void) {
+    /// Any host of a running cluster (on a loop thread): a fresh host started with `--add` asks for
+    /// a place. A replacement when the cluster is missing a host: it gets the lowest failed host
+    /// id, the cluster's initial and current state and the metadata log's term, and then rejoins
+    /// exactly as that host restarted would. Otherwise refused (the elastic join is not built yet).
+    func addRequested(_ connection: Connection, _ request: HostRequest) {
         guard let node = runtime?.cluster, let metadata = node.metadata, isRunning else {
-            refuse("this host is not serving a running cluster yet")
+            refuse(connection, request, "this host is not serving a running cluster yet")
             return
         }
-        if let why = configurationMismatch(request) {
-            refuse(why)
+        if let why = configurationMismatch(request, checker: "the cluster") {
+            refuse(connection, request, why)
             return
         }
         let state = node.state
@@ -318,12 +325,12 @@ extension Host {
             return id
         }
         guard let id = reserved else {
-            refuse("the cluster is not missing a host (all \(state.members.count) are live or rejoining); growing a cluster "
-                + "(elastic join) is not supported yet")
+            refuse(connection, request, "the cluster is not missing a host (all \(state.members.count) are live or rejoining); "
+                + "growing a cluster (elastic join) is not supported yet")
             return
         }
         guard let bootstrap = try? loadIdentity()?.1 else {
-            refuse("this host cannot read its own record of the cluster")
+            refuse(connection, request, "this host cannot read its own record of the cluster")
             return
         }
         log("Host at \(request.member.internalEndpoint) takes the place of missing host \(id.rawValue)")
@@ -335,13 +342,12 @@ extension Host {
     private func replaceMissingHost(_ cluster: ClusterOptions, me: ClusterMember) throws(HostError)
         -> (HostID, ClusterState, ClusterState, UInt64) {
         let endpoints = cluster.hosts.compactMap(ClusterOptions.parseEndpoint)
-        let request = JoinRequest(member: me, configHash: root.deployment.configHash, deploymentText: deploymentText,
-                                  schemaHash: schemaHash, replacing: true)
+        let request = hostRequest(me)
         let deadline = Host.monotonicMillis() + Int64(min(cluster.formationTimeoutMillis, 120_000))
         var lastProblem = "no host in --host answered"
         while Host.monotonicMillis() < deadline {
             for endpoint in endpoints {
-                switch Host.ask(endpoint, .join(request)) {
+                switch Host.ask(endpoint, .addRequest(request)) {
                 case .answered(.replace(let id, let bootstrap, let current, let term)?):
                     guard let b = try? ClusterState.decode(bootstrap), let c = try? ClusterState.decode(current) else {
                         throw .notStartable("the cluster sent an undecodable state")
@@ -395,10 +401,16 @@ extension Host {
         }
     }
 
-    /// Why a joining host's deployment or schema does not match this host's, or nil when both do.
-    private func configurationMismatch(_ request: JoinRequest) -> String? {
+    /// What this host asks with: its member record, deployment and schema.
+    private func hostRequest(_ me: ClusterMember) -> HostRequest {
+        HostRequest(member: me, configHash: root.deployment.configHash, deploymentText: deploymentText, schemaHash: schemaHash)
+    }
+
+    /// Why a requesting host's deployment or schema does not match this host's (`checker`, as the
+    /// message names it), or nil when both do.
+    private func configurationMismatch(_ request: HostRequest, checker: String) -> String? {
         if request.configHash != root.deployment.configHash {
-            return Host.deploymentDifference(coordinator: deploymentText, joiner: request.deploymentText)
+            return Host.deploymentDifference(checker, deploymentText, requester: request.deploymentText)
         }
         if request.schemaHash != schemaHash {
             return "the schema files differ from the cluster's; initialize every host with the same --schema files"
@@ -406,38 +418,41 @@ extension Host {
         return nil
     }
 
-    /// Names the settings that differ between two canonical deployments.
-    static func deploymentDifference(coordinator: String, joiner: String) -> String {
-        let mine = coordinator.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
-        let theirs = joiner.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
-        let onlyCoordinator = mine.filter { !theirs.contains($0) }
-        let onlyJoiner = theirs.filter { !mine.contains($0) }
-        return "the deployment of this host differs from the coordinator's: the coordinator has "
-            + (onlyCoordinator.isEmpty ? "nothing else" : onlyCoordinator.joined(separator: " "))
-            + " where this host has " + (onlyJoiner.isEmpty ? "nothing" : onlyJoiner.joined(separator: " "))
+    /// Names the settings that differ between the canonical deployment of `checker` (the host
+    /// that compares, as the message names it: "the coordinator") and a requesting host's.
+    static func deploymentDifference(_ checker: String, _ ours: String, requester: String) -> String {
+        let mine = ours.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        let theirs = requester.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        let onlyChecker = mine.filter { !theirs.contains($0) }
+        let onlyRequester = theirs.filter { !mine.contains($0) }
+        return "the deployment of this host differs from \(checker)'s: \(checker) has "
+            + (onlyChecker.isEmpty ? "nothing else" : onlyChecker.joined(separator: " "))
+            + " where this host has " + (onlyRequester.isEmpty ? "nothing" : onlyRequester.joined(separator: " "))
             + "; initialize every host with the same deployment.xml"
     }
 
-    /// Joins the start-up coordinator at `leader`: retries the connection until the deadline.
-    private func join(_ leader: (host: String, port: Int), _ cluster: ClusterOptions, me: ClusterMember) throws(HostError) -> (HostID, ClusterState) {
+    /// Asks the start-up coordinator at `coordinator` to form the cluster with this host; retries
+    /// the connection until the deadline.
+    private func formWith(coordinator: (host: String, port: Int), _ cluster: ClusterOptions, me: ClusterMember) throws(HostError)
+        -> (HostID, ClusterState) {
         let deadline = Host.monotonicMillis() + Int64(cluster.formationTimeoutMillis)
-        let request = JoinRequest(member: me, configHash: root.deployment.configHash, deploymentText: deploymentText,
-                                  schemaHash: schemaHash)
+        let request = hostRequest(me)
         var reported = false
         while Host.monotonicMillis() < deadline {
             let remaining = Int(deadline - Host.monotonicMillis())
-            let outcome = Host.ask(leader, .join(request), timeoutMillis: max(1, remaining)) { [self] in
-                log("Asked the start-up coordinator at \(leader.host):\(leader.port) to join; waiting for \(cluster.count) hosts")
+            let outcome = Host.ask(coordinator, .formationRequest(request), timeoutMillis: max(1, remaining)) { [self] in
+                log("Asked the start-up coordinator at \(coordinator.host):\(coordinator.port) to form the cluster; "
+                    + "waiting for \(cluster.count) hosts")
             }
             switch outcome {
             case .unreachable:
                 if !reported {
-                    log("Waiting for the start-up coordinator at \(leader.host):\(leader.port)")
+                    log("Waiting for the start-up coordinator at \(coordinator.host):\(coordinator.port)")
                     reported = true
                 }
                 usleep(300_000)
             case .answered(.refused(let why)?):
-                throw .notStartable("the start-up coordinator at \(leader.host):\(leader.port) refused this host: \(why)")
+                throw .notStartable("the start-up coordinator at \(coordinator.host):\(coordinator.port) refused this host: \(why)")
             case .answered(.welcome(let id, let bytes)?):
                 do {
                     return (id, try ClusterState.decode(bytes))
@@ -449,7 +464,7 @@ extension Host {
             }
         }
         throw .notStartable("the cluster did not form within \(cluster.formationTimeoutMillis / 1000) s "
-            + "(start-up coordinator \(leader.host):\(leader.port))")
+            + "(start-up coordinator \(coordinator.host):\(coordinator.port))")
     }
 
     static func isLocal(_ host: String, endpoint: String) -> Bool {
@@ -483,7 +498,8 @@ extension Host {
     }
 }
 
-/// Waits for the first frame on a connection this host dialed (the answer to a join).
+/// Waits for the first frame on a connection this host dialed (the answer to a formation or add
+/// request).
 private final class ReplyHandler: ConnectionHandler {
     let reply: OneShot<PeerMessage?>
     var answered = false

@@ -74,7 +74,7 @@ public struct ClusterOptions: Sendable {
     public var placementGroup: String?
     /// Heartbeats and the metadata log tick at this period.
     public var heartbeatIntervalMillis: Int
-    /// How long `start()` waits for the cluster to form (all hosts joined) or for a rejoin.
+    /// How long `start()` waits for the cluster to form (every host there) or for a rejoin.
     public var formationTimeoutMillis: Int
     /// `--add`: a fresh host that takes the place of a host the running cluster is missing.
     public var add: Bool
