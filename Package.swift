@@ -5,7 +5,8 @@ import PackageDescription
 // the Swift toolchain).
 // Layering, dependencies pointing down:
 //   voltctl -> Node -> Rebalancer, Consensus (the metadata log's Raft core) -> VoltModel
-//   voltctl, Node -> VoltCLI (argument parsing and text/JSON rendering; depends on nothing)
+//   voltctl, Node, Rebalancer -> VoltCLI (argument parsing and text/JSON rendering; depends on
+//              nothing; Rebalancer writes its progress summary with VoltCLI's number formats)
 //   Node, voltctl -> VoltWire (client wire protocol codec + blocking client) -> VoltModel
 //   voltctl -> VoltClient (sqlcmd statement handling, status building, the pipelined bench
 //              driver: client logic that talks to a cluster) -> VoltWire, VoltModel, VoltCLI
@@ -22,7 +23,7 @@ let package = Package(
     ],
     targets: [
         .target(name: "VoltModel"),
-        .target(name: "Rebalancer", dependencies: ["VoltModel"]),
+        .target(name: "Rebalancer", dependencies: ["VoltModel", "VoltCLI"]),
         .target(name: "Consensus", dependencies: ["VoltModel"]),
         .target(name: "VoltWire", dependencies: ["VoltModel"]),
         // Linux calls (epoll, eventfd, accept4) that the Glibc module does not expose.

@@ -61,12 +61,19 @@ public struct ProgressLine: Sendable, Equatable {
         let eta = remainingSeconds.map { TextFormat.clock(seconds: $0.rounded(.up)) } ?? "--:--"
         let text = "\(percentText)  \(counts) \(unit)  ETA \(eta)"
 
+        return Self.barred(text, width: width, filled: proportion(of:))
+    }
+
+    /// `[####------] text` in at most `width` columns: the bar takes what `text` leaves, and is
+    /// dropped (the text cut to `width`) when fewer than 10 columns are left for it. `filled(n)`
+    /// says how many of the bar's `n` cells are done; it is clamped to 0...n.
+    public static func barred(_ text: String, width: Int, filled: (Int) -> Int) -> String {
         let barWidth = width - text.count - 3  // "[", "]" and one space
         guard barWidth >= 10 else {
             return text.count <= width ? text : String(text.prefix(max(0, width)))
         }
-        let filled = proportion(of: barWidth)
-        return "[" + String(repeating: "#", count: filled)
-            + String(repeating: "-", count: barWidth - filled) + "] " + text
+        let done = min(barWidth, max(0, filled(barWidth)))
+        return "[" + String(repeating: "#", count: done)
+            + String(repeating: "-", count: barWidth - done) + "] " + text
     }
 }

@@ -28,6 +28,21 @@ public enum TextFormat {
             + fraction
     }
 
+    /// A progress percentage in hundredths, 0...10000: to the nearest hundredth, except that
+    /// only 100 itself reads 10000 (99.999 is 9999), so work is never shown done before it is.
+    /// Out-of-range input is clamped; NaN reads 0.
+    public static func progressHundredths(_ percentage: Double) -> Int {
+        guard percentage > 0 else { return 0 }
+        guard percentage < 100 else { return 10000 }
+        return min(9999, Int((percentage * 100).rounded(.toNearestOrAwayFromZero)))
+    }
+
+    /// A progress percentage with two decimals, as `progressHundredths` rounds it: `42.17`,
+    /// `99.99`, `100.00`.
+    public static func progressPercent(_ percentage: Double) -> String {
+        fixed(Double(progressHundredths(percentage)) / 100, decimals: 2)
+    }
+
     /// Thousands separated by commas: `1,234,567`.
     public static func grouped(_ value: Int) -> String {
         let digits = String(value.magnitude)

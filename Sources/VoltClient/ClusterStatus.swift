@@ -11,6 +11,10 @@
 // - @SystemCatalog TABLES (TABLE_NAME, TABLE_TYPE, REMARKS) and COLUMNS (TABLE_NAME, COLUMN_NAME,
 //   REMARKS = PARTITION_COLUMN): which tables exist and which column partitions each; a table with
 //   no partition column is REPLICATED.
+// - @Statistics REBALANCE 0 (VoltModel's RebalanceRow columns): one row while token ranges move to
+//   new partitions, none otherwise. Several rows (one per reporting host) show the least advanced,
+//   which bounds when the rebalance ends. An older server that does not know the selector answers
+//   with an error: that reads as no rebalance, without a warning.
 // - @Statistics TABLE 0 (PARTITION_ID, TABLE_NAME, TUPLE_COUNT), one row per table per site.
 //   Replicas of a partition report the same rows, so a partitioned table counts the largest
 //   report of each partition, summed over partitions; every site holds a whole copy of a replicated
@@ -98,6 +102,8 @@ public struct ClusterStatus: Sendable, Equatable {
     public var hosts: [Host]
     public var partitions: [Partition]
     public var tables: [Table]
+    /// The rebalance in progress (`@Statistics REBALANCE`); nil when none runs.
+    public var rebalance: RebalanceRow? = nil
     public var warnings: [String]
 
     /// The multi-partition initiator's partition id in TOPO.
@@ -106,7 +112,7 @@ public struct ClusterStatus: Sendable, Equatable {
     /// Builds the status from the system-procedure results; nil inputs are calls that failed.
     public static func build(overview: ResultTable, topology: ResultTable?, tableStatistics: ResultTable?,
                              catalogTables: ResultTable?, catalogColumns: ResultTable?, kSafety: ResultTable? = nil,
-                             warnings: [String] = []) -> ClusterStatus {
+                             rebalance: ResultTable? = nil, warnings: [String] = []) -> ClusterStatus {
         // Hosts.
         var properties: [Int: [String: String]] = [:]
         for row in overview.rows {
@@ -201,8 +207,33 @@ public struct ClusterStatus: Sendable, Equatable {
                          partitions: reported ?? (partitions.isEmpty ? nil : partitions.count))
         }
         return ClusterStatus(clusterState: clusterState, version: version, hosts: hosts, partitions: partitions,
-                             tables: tables, warnings: warnings)
+                             tables: tables, rebalance: rebalance.flatMap(leastAdvancedRebalance(in:)), warnings: warnings)
     }
+
+    /// The REBALANCE row that has moved the least; nil without a row that says how much it moved.
+    /// A missing figure reads as 0, a negative estimate (VoltDB's -1) as unknown.
+    static func leastAdvancedRebalance(in table: ResultTable) -> RebalanceRow? {
+        typealias C = RebalanceRow.Column
+        let rows = table.rows.compactMap { row -> RebalanceRow? in
+            guard let percentage = table.double(row, C.percentageMoved.rawValue) else { return nil }
+            func figure(_ column: C) -> Double { table.double(row, column.rawValue) ?? 0 }
+            return RebalanceRow(
+                timestampMillis: table.integer(row, C.timestamp.rawValue) ?? 0, percentageMoved: percentage,
+                movedRows: table.integer(row, C.movedRows.rawValue) ?? 0, rowsPerSecond: figure(.rowsPerSecond),
+                estimatedRemainingMillis: table.integer(row, C.estimatedRemaining.rawValue).flatMap { $0 >= 0 ? $0 : nil },
+                megabytesPerSecond: figure(.megabytesPerSecond), callsPerSecond: figure(.callsPerSecond),
+                callsLatencyMillis: figure(.callsLatency), callsTimeMillis: figure(.callsTime),
+                callsTransferTimeMillis: figure(.callsTransferTime))
+        }
+        return rows.min { $0.percentageMoved < $1.percentageMoved }
+    }
+
+    /// What the cluster is doing while it rebalances. A REBALANCE row does not say which way the
+    /// cluster changes; only an elastic join rebalances today, so it is expanding.
+    public static let rebalanceOperation = "Expanding"
+
+    /// Columns of the rebalance progress bar line.
+    static let rebalanceBarWidth = 72
 
     /// The host id in `"<hostId>:<siteId>"`.
     static func hostPart(_ replica: Substring) -> Int? {
@@ -238,6 +269,7 @@ public struct ClusterStatus: Sendable, Equatable {
         if let clusterState { summary += " \(clusterState)" }
         summary += ": \(liveHosts) live host\(liveHosts == 1 ? "" : "s"), \(missingHosts) missing, \(partitions.count) partition\(partitions.count == 1 ? "" : "s"), \(tables.count) table\(tables.count == 1 ? "" : "s")"
         if let version { summary += ", version \(version)" }
+        if let rebalance { summary += "\n" + Self.rebalanceLines(rebalance) }
         let fixed = TableRenderer(format: .fixed)
         let hostTable = TextTable(
             columns: [.init("HOST", alignment: .right), .init("HOSTNAME", alignment: .left), .init("ADDRESS", alignment: .left),
@@ -266,6 +298,19 @@ public struct ClusterStatus: Sendable, Equatable {
         return blocks.joined(separator: "\n\n")
     }
 
+    /// `Cluster Expanding, progress: 42.17% completed`, then a bar with the transfer rates and the
+    /// time left (`--:--` while unknown).
+    static func rebalanceLines(_ r: RebalanceRow) -> String {
+        let hundredths = TextFormat.progressHundredths(r.percentageMoved)
+        let eta = r.estimatedRemainingMillis.map { TextFormat.clock(seconds: (Double($0) / 1000).rounded(.up)) } ?? "--:--"
+        // A rate that is not a number (a server's fault) reads as 0 rather than stopping voltctl.
+        let rowsPerSecond = Int(exactly: r.rowsPerSecond.rounded()) ?? 0
+        let rates = "\(TextFormat.fixed(r.megabytesPerSecond, decimals: 2)) MB/s  "
+            + "\(TextFormat.compactCount(rowsPerSecond)) rows/s  ETA \(eta)"
+        return "Cluster \(rebalanceOperation), progress: \(TextFormat.progressPercent(r.percentageMoved))% completed\n"
+            + ProgressLine.barred(rates, width: rebalanceBarWidth) { hundredths * $0 / 10000 }
+    }
+
     /// The `--json` document; keys in this order, always.
     public var json: JSONValue {
         func optional(_ s: String?) -> JSONValue { s.map(JSONValue.string) ?? .null }
@@ -280,6 +325,17 @@ public struct ClusterStatus: Sendable, Equatable {
                 "partitions": .int(partitions.count),
                 "tables": .int(tables.count),
             ],
+            "rebalance": rebalance.map { r in
+                [
+                    "operation": .string(Self.rebalanceOperation.lowercased()), "timestamp": .int(Int(r.timestampMillis)),
+                    "percentageMoved": .double(r.percentageMoved), "movedRows": .int(Int(r.movedRows)),
+                    "rowsPerSecond": .double(r.rowsPerSecond),
+                    "estimatedRemainingMillis": r.estimatedRemainingMillis.map { .int(Int($0)) } ?? .null,
+                    "megabytesPerSecond": .double(r.megabytesPerSecond), "callsPerSecond": .double(r.callsPerSecond),
+                    "callsLatencyMillis": .double(r.callsLatencyMillis), "callsTimeMillis": .double(r.callsTimeMillis),
+                    "callsTransferTimeMillis": .double(r.callsTransferTimeMillis),
+                ]
+            } ?? .null,
             "hosts": .array(hosts.map { h in
                 [
                     "id": .int(h.id), "hostname": optional(h.hostname), "address": optional(h.address),

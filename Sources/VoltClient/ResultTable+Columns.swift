@@ -32,4 +32,12 @@ extension ResultTable {
         default: return nil
         }
     }
+
+    /// The cell of `row` in column `name` as a floating-point number (any number, or a numeric
+    /// string); nil otherwise.
+    public func double(_ row: [Value], _ name: String) -> Double? {
+        guard let i = columnIndex(name), i < row.count else { return nil }
+        if case .string(let s) = row[i] { return Double(s.trimmingCharacters()) }
+        return row[i].doubleValue
+    }
 }

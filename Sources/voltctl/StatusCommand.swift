@@ -4,8 +4,8 @@ import VoltModel
 import VoltWire
 
 // `voltctl status`: hosts, partitions and tables of a running cluster. Asks one reachable server
-// for @SystemInformation OVERVIEW (required), @Statistics TOPO and TABLE, and @SystemCatalog
-// TABLES and COLUMNS; VoltClient's ClusterStatus turns the answers into the three tables (or
+// for @SystemInformation OVERVIEW (required), @Statistics TOPO, TABLE, KSAFETY and REBALANCE, and
+// @SystemCatalog TABLES and COLUMNS; VoltClient's ClusterStatus turns the answers into the three tables (or
 // `--json`). A call other than OVERVIEW that fails becomes a warning, not a failure, so a partial
 // status still shows.
 
@@ -19,6 +19,10 @@ enum StatusCommand {
             column or REPLICATED, row count, partitions). Row counts come from @Statistics \
             TABLE and count every row once: a partition's replicas are not added up, and a \
             replicated table is counted once, not once per site.
+
+            While token ranges move to new partitions (@Statistics REBALANCE has a row), \
+            a line "Cluster Expanding, progress: 42.17% completed" and a bar with the \
+            transfer rates and the time left follow the summary line.
 
             Examples:
               voltctl status
@@ -68,9 +72,11 @@ enum StatusCommand {
         let catalogColumns = try table("@SystemCatalog", [.string("COLUMNS")])
         // Older servers lack KSAFETY; the MISSING column then shows "-" without a warning.
         let kSafety = try table("@Statistics", [.string("KSAFETY"), .integer(0)], quiet: true)
+        // Older servers lack REBALANCE; an error then reads as no rebalance, without a warning.
+        let rebalance = try table("@Statistics", [.string("REBALANCE"), .integer(0)], quiet: true)
         let status = ClusterStatus.build(overview: overview, topology: topology, tableStatistics: statistics,
                                          catalogTables: catalogTables, catalogColumns: catalogColumns, kSafety: kSafety,
-                                         warnings: warnings)
+                                         rebalance: rebalance, warnings: warnings)
         return arguments.flag("json") ? JSONWriter(style: .pretty).render(status.json) : status.text
     }
 }

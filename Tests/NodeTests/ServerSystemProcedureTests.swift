@@ -88,6 +88,22 @@ extension ServerTests {
         }
     }
 
+    @Test("@Statistics REBALANCE has VoltDB's columns and no row while nothing rebalances")
+    func rebalanceStatistics() throws {
+        try withHost { host in
+            let c = try host.client()
+            let r = try c.call("@Statistics", [.string("REBALANCE"), .integer(0)]).expectSuccess("REBALANCE")
+            #expect(r.tables.count == 1)
+            #expect(shape(r.tables.first) == ["TIMESTAMP:BIGINT", "PERCENTAGE_MOVED:FLOAT", "MOVED_ROWS:BIGINT",
+                "ROWS_PER_SECOND:FLOAT", "ESTIMATED_REMAINING:BIGINT", "MEGABYTES_PER_SECOND:FLOAT", "CALLS_PER_SECOND:FLOAT",
+                "CALLS_LATENCY:FLOAT", "CALLS_TIME:FLOAT", "CALLS_TRANSFER_TIME:FLOAT"])
+            #expect(r.tables.first?.rows == [])
+            let bad = try c.call("@Statistics", [.string("NOPE"), .integer(0)])
+            #expect(bad.status == .gracefulFailure)
+            #expect(bad.statusString?.contains("PROCEDURE, REBALANCE, TABLE") == true)
+        }
+    }
+
     @Test("@SystemCatalog PROCEDURES, COLUMNS, PRIMARYKEYS, TABLES and INDEXINFO")
     func systemCatalog() throws {
         try withHost(schema: serverSchema) { host in

@@ -66,4 +66,14 @@ import VoltCLI
             }
         }
     }
+
+    @Test func aBarAroundAnyText() {
+        #expect(ProgressLine.barred("1.50 MB/s", width: 24) { $0 / 2 } == "[######------] 1.50 MB/s")
+        // The filled count is clamped to the bar.
+        #expect(ProgressLine.barred("x", width: 14) { _ in 99 } == "[##########] x")
+        #expect(ProgressLine.barred("x", width: 14) { _ in -1 } == "[----------] x")
+        // Too narrow for a bar of 10: the text alone, cut to the width.
+        #expect(ProgressLine.barred("1.50 MB/s", width: 21) { $0 } == "1.50 MB/s")
+        #expect(ProgressLine.barred("1.50 MB/s", width: 4) { $0 } == "1.50")
+    }
 }

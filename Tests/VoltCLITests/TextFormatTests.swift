@@ -51,6 +51,25 @@ import VoltCLI
     }
 }
 
+@Suite struct TextFormatProgressPercent {
+    @Test func nearestHundredthButOneHundredOnlyWhenDone() {
+        #expect(TextFormat.progressPercent(42.17) == "42.17")
+        #expect(TextFormat.progressPercent(29.0 / 100 * 100) == "29.00")  // 28.999…
+        #expect(TextFormat.progressPercent(99.994) == "99.99")
+        #expect(TextFormat.progressPercent(99.999) == "99.99")
+        #expect(TextFormat.progressPercent(100) == "100.00")
+        #expect(TextFormat.progressPercent(0.001) == "0.00")
+        #expect(TextFormat.progressPercent(0) == "0.00")
+    }
+
+    @Test func outOfRangeIsClamped() {
+        #expect(TextFormat.progressHundredths(-3) == 0)
+        #expect(TextFormat.progressHundredths(.nan) == 0)
+        #expect(TextFormat.progressHundredths(250) == 10000)
+        #expect(TextFormat.progressHundredths(.infinity) == 10000)
+    }
+}
+
 @Suite struct SuggestionDistance {
     @Test func editDistance() {
         #expect(Suggestion.editDistance("", "abc") == 3)

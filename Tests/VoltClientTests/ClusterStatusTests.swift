@@ -84,9 +84,79 @@ import VoltModel
 
     @Test func jsonKeysKeepTheirOrder() {
         let json = JSONWriter(style: .compact).render(Self.status.json)
-        #expect(json.hasPrefix(#"{"cluster":{"state":"RUNNING","version":null,"hosts":2,"liveHosts":2,"missingHosts":0,"partitions":2,"tables":3},"hosts":[{"id":0,"hostname":"node-a","address":"10.0.0.1","clientPort":21212,"adminPort":21211,"state":"RUNNING","uptime":"0 days 00:01:02.003"}"#))
+        #expect(json.hasPrefix(#"{"cluster":{"state":"RUNNING","version":null,"hosts":2,"liveHosts":2,"missingHosts":0,"partitions":2,"tables":3},"rebalance":null,"hosts":[{"id":0,"hostname":"node-a","address":"10.0.0.1","clientPort":21212,"adminPort":21211,"state":"RUNNING","uptime":"0 days 00:01:02.003"}"#))
         #expect(json.contains(#"{"name":"STORE","type":"TABLE","partitionColumn":"KEY","replicated":false,"rows":100,"partitions":2}"#))
         #expect(json.hasSuffix(#""warnings":[]}"#))
+    }
+}
+
+@Suite struct ClusterStatusRebalance {
+    static func status(rebalance: ResultTable?) -> ClusterStatus {
+        ClusterStatus.build(overview: Canned.overview, topology: Canned.topology, tableStatistics: Canned.tableStatistics,
+                            catalogTables: Canned.catalogTables, catalogColumns: Canned.catalogColumns,
+                            rebalance: rebalance)
+    }
+
+    @Test func aRebalanceRowAddsTheProgressLineAndABar() {
+        let status = Self.status(rebalance: Canned.rebalance)
+        #expect(status.rebalance == RebalanceRow(
+            timestampMillis: 1_700_000_000_000, percentageMoved: 42.17, movedRows: 1_234_567, rowsPerSecond: 9_876.5,
+            estimatedRemainingMillis: 172_000, megabytesPerSecond: 1.5, callsPerSecond: 2.5, callsLatencyMillis: 12.25,
+            callsTimeMillis: 10.5, callsTransferTimeMillis: 8))
+        // The two lines go under the first; the rest is the status without a rebalance.
+        let plain = ClusterStatusBuilding.status.text
+        let first = plain.prefix { $0 != "\n" }
+        #expect(first == "Cluster RUNNING: 2 live hosts, 0 missing, 2 partitions, 3 tables")
+        #expect(status.text == first + """
+
+            Cluster Expanding, progress: 42.17% completed
+            [###############----------------------] 1.50 MB/s  9.9K rows/s  ETA 2:52
+            """ + plain.dropFirst(first.count))
+        #expect(status.text.split(separator: "\n")[2].count == 72)
+    }
+
+    @Test func jsonCarriesTheFiguresUnderOneKey() {
+        let json = JSONWriter(style: .compact).render(Self.status(rebalance: Canned.rebalance).json)
+        #expect(json.contains(#""tables":3},"rebalance":{"operation":"expanding","timestamp":1700000000000,"percentageMoved":42.17,"movedRows":1234567,"rowsPerSecond":9876.5,"estimatedRemainingMillis":172000,"megabytesPerSecond":1.5,"callsPerSecond":2.5,"callsLatencyMillis":12.25,"callsTimeMillis":10.5,"callsTransferTimeMillis":8.0},"hosts":["#))
+    }
+
+    @Test func noRowOrNoAnswerChangesNothing() {
+        let empty = Self.status(rebalance: RebalanceRow.table([]))
+        #expect(empty.rebalance == nil)
+        #expect(empty == ClusterStatusBuilding.status)
+        // An older server's error reaches `build` as nil.
+        #expect(Self.status(rebalance: nil) == ClusterStatusBuilding.status)
+        #expect(JSONWriter(style: .compact).render(empty.json).contains(#""tables":3},"rebalance":null,"hosts":["#))
+    }
+
+    @Test func theLeastAdvancedRowShowsAndAnUnknownEstimateReadsAsDashes() {
+        var table = Canned.rebalance
+        // A second reporter, further behind, with VoltDB's -1 for an unknown estimate, a rate that
+        // is no number (it reads as 0) and figures left out; a row without PERCENTAGE_MOVED is
+        // passed over.
+        table.rows.append([.integer(1), .float(3.5), .integer(10), .float(.infinity), .integer(-1), .null, .null, .null, .null,
+                           .null])
+        table.rows.append([.integer(2), .null, .integer(0), .float(0), .integer(0), .float(0), .float(0), .float(0),
+                           .float(0), .float(0)])
+        let status = Self.status(rebalance: table)
+        #expect(status.rebalance == RebalanceRow(
+            timestampMillis: 1, percentageMoved: 3.5, movedRows: 10, rowsPerSecond: .infinity, estimatedRemainingMillis: nil,
+            megabytesPerSecond: 0, callsPerSecond: 0, callsLatencyMillis: 0, callsTimeMillis: 0, callsTransferTimeMillis: 0))
+        let lines = status.text.split(separator: "\n").map(String.init)
+        #expect(lines[1] == "Cluster Expanding, progress: 3.50% completed")
+        #expect(lines[2] == "[#--------------------------------------] 0.00 MB/s  0 rows/s  ETA --:--")
+        #expect(JSONWriter(style: .compact).render(status.json).contains(#""estimatedRemainingMillis":null,"#))
+    }
+
+    @Test func progressReadsOneHundredOnlyWhenDone() {
+        var table = Canned.rebalance
+        table.rows[0][1] = .float(99.999)
+        #expect(Self.status(rebalance: table).text.contains("progress: 99.99% completed\n[#####"))
+        #expect(Self.status(rebalance: table).text.contains("-] 1.50 MB/s"))
+        table.rows[0][1] = .float(100)
+        table.rows[0][4] = .integer(0)
+        #expect(Self.status(rebalance: table).text.contains(
+            "progress: 100.00% completed\n[#####################################] 1.50 MB/s  9.9K rows/s  ETA 0:00\n"))
     }
 }
 

@@ -204,6 +204,12 @@ enum Canned {
             [.string("REGIONS"), .string("NAME"), .string("VARCHAR"), .integer(32), .null, .integer(1), .string("YES")],
         ])
 
+    /// A rebalance 42.17% through, written out cell by cell as a server sends it.
+    static let rebalance = ResultTable(
+        columns: RebalanceRow.columns,
+        rows: [[.integer(1_700_000_000_000), .float(42.17), .integer(1_234_567), .float(9_876.5), .integer(172_000),
+                .float(1.5), .float(2.5), .float(12.25), .float(10.5), .float(8)]])
+
     static let procedureColumns = ResultTable(
         columns: [.init("PROCEDURE_NAME", .varchar), .init("COLUMN_NAME", .varchar), .init("TYPE_NAME", .varchar),
                   .init("ORDINAL_POSITION", .integer)],

@@ -109,14 +109,16 @@ func voltctl(_ arguments: [String], stdin: String? = nil) throws -> Run {
     }
 }
 
+/// The first parameter of a system-procedure call, when it is a string: `OVERVIEW`, `TOPO`.
+private func selector(_ invocation: Invocation) -> String? {
+    if case .value(.string(let s), _)? = invocation.parameters.first { return s }
+    return nil
+}
+
 @Suite(.serialized) struct VoltctlStatusAndAdminEndToEnd {
     @Test func statusBuildsItsTablesFromTheSystemProcedures() throws {
         let server = try FakeVoltServer { invocation in
-            let selector: String? = {
-                if case .value(.string(let s), _)? = invocation.parameters.first { return s }
-                return nil
-            }()
-            switch (invocation.procedure, selector) {
+            switch (invocation.procedure, selector(invocation)) {
             case ("@SystemInformation", "OVERVIEW"): return Canned.success([Canned.overview])
             case ("@Statistics", "TOPO"): return Canned.success([Canned.topology])
             case ("@Statistics", "TABLE"): return Canned.success([Canned.tableStatistics])
@@ -134,6 +136,28 @@ func voltctl(_ arguments: [String], stdin: String? = nil) throws -> Run {
         let json = try voltctl(["status", "--servers", "127.0.0.1:\(server.port)", "--json"])
         #expect(json.status == 0)
         #expect(json.out.hasPrefix("{\n  \"cluster\": {\n    \"state\": \"RUNNING\""))
+    }
+
+    @Test func statusShowsARebalanceInProgress() throws {
+        let server = try FakeVoltServer { invocation in
+            switch (invocation.procedure, selector(invocation)) {
+            case ("@SystemInformation", "OVERVIEW"): return Canned.success([Canned.overview])
+            case ("@Statistics", "REBALANCE"): return Canned.success([Canned.rebalance])
+            default: return Canned.failure(.gracefulFailure, "not here")
+            }
+        }
+        defer { server.stop() }
+        let run = try voltctl(["status", "--servers", "127.0.0.1:\(server.port)"])
+        #expect(run.status == 0)
+        #expect(run.out.hasPrefix("""
+            Cluster RUNNING: 2 live hosts, 0 missing, 0 partitions, 0 tables
+            Cluster Expanding, progress: 42.17% completed
+            [###############----------------------] 1.50 MB/s  9.9K rows/s  ETA 2:52
+
+
+            """))
+        let json = try voltctl(["status", "--servers", "127.0.0.1:\(server.port)", "--json"])
+        #expect(json.out.contains("\"rebalance\": {\n    \"operation\": \"expanding\",\n    \"timestamp\": 1700000000000,"))
     }
 
     @Test func statusWithoutAnOverviewFails() throws {

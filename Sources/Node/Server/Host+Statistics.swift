@@ -1,9 +1,12 @@
 // `@Statistics selector interval` (docs/PROTOCOL.md §12.8; column lists from VoltDB's
 // statistics sources and regression suites): TOPO, PARTITIONCOUNT, TABLE, MEMORY, PROCEDURE,
-// LATENCY and LIVECLIENTS. Every selector answers cumulative figures; the interval flag is
+// LATENCY, LIVECLIENTS, KSAFETY and REBALANCE. Every selector answers cumulative figures; the interval flag is
 // accepted (Java requires it) and only TOPO gives it a meaning (0 = binary hash config, the only
 // form offered). Memory figures are in KiB and execution times in nanoseconds, latencies in
 // microseconds, as in VoltDB.
+//
+// REBALANCE has VoltDB's columns (VoltModel's RebalanceRow, which `voltctl status` reads too) and
+// no row: a row appears only while a rebalance runs, and no rebalance runs yet.
 //
 // Rows are in a fixed order: TABLE by partition then table name, PROCEDURE by procedure name then
 // partition, LIVECLIENTS by connection id.
@@ -14,7 +17,8 @@ import VoltModel
 import VoltWire
 
 extension Host {
-    static let statisticsSelectors = ["KSAFETY", "LATENCY", "LIVECLIENTS", "MEMORY", "PARTITIONCOUNT", "PROCEDURE", "TABLE", "TOPO"]
+    static let statisticsSelectors = ["KSAFETY", "LATENCY", "LIVECLIENTS", "MEMORY", "PARTITIONCOUNT", "PROCEDURE",
+                                      "REBALANCE", "TABLE", "TOPO"]
 
     func statistics(_ p: [WireParameter], runtime: Runtime, reply: @escaping Reply) {
         guard (1...2).contains(p.count), let selector = Host.stringParameter(p, 0)?.uppercased() else {
@@ -48,6 +52,8 @@ extension Host {
             reply(InvocationResult(status: .success, tables: [procedureStatistics(now: now)]))
         case "LATENCY":
             reply(InvocationResult(status: .success, tables: [latencyStatistics(runtime, now: now)]))
+        case "REBALANCE":
+            reply(InvocationResult(status: .success, tables: [RebalanceRow.table([])]))
         case "LIVECLIENTS":
             reply(InvocationResult(status: .success, tables: liveClientsStatistics(runtime, now: now)))
         default:
