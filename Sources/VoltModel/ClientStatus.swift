@@ -17,6 +17,9 @@ public enum ClientStatus: Int8, Sendable, Hashable, CustomStringConvertible {
     case responseUnknown = -7
     case txnRestart = -8
     case operationalFailure = -9
+    /// Internal: the partition that ran the call no longer owns its key (a range moved away), so
+    /// nothing ran; the server sends the call to the owner. Never sent to clients.
+    case txnMispartitioned = -10
 
     public var name: String {
         switch self {
@@ -30,6 +33,7 @@ public enum ClientStatus: Int8, Sendable, Hashable, CustomStringConvertible {
         case .responseUnknown: "RESPONSE_UNKNOWN"
         case .txnRestart: "TXN_RESTART"
         case .operationalFailure: "OPERATIONAL_FAILURE"
+        case .txnMispartitioned: "TXN_MISPARTITIONED"
         }
     }
 

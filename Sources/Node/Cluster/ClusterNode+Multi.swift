@@ -103,7 +103,7 @@ extension ClusterNode {
         if known { return }
         let state = self.state
         for partition in state.partitions where partition.leader == me {
-            guard let stream = streams[Int(partition.id.rawValue)] else { continue }
+            guard let stream = stream(for: partition.id) else { continue }
             step(stream) { s in
                 guard s.core.isLeader else { return [] }
                 return s.core.submit(call: nil, record: .multi(bytes), transactionID: txn, timestampMicros: context.timestampMicros)

@@ -86,7 +86,7 @@ extension ClusterNode {
         guard first else { return }
         log("Rejoining: receiving \(state.slots(of: me).count) partition replicas from their leaders")
         for p in state.slots(of: me) {
-            streams[Int(p.rawValue)]?.state.withLock { $0.core.startBuffering() }
+            stream(for: p)?.state.withLock { $0.core.startBuffering() }
             if let leader = state.partition(p)?.leader { mesh.send(.rejoinRequest(partition: p), to: leader) }
         }
     }
@@ -100,7 +100,7 @@ extension ClusterNode {
 
     func rejoinRequested(_ p: PartitionID, by host: HostID) {
         let state = self.state
-        guard let stream = streams[Int(p.rawValue)], state.partition(p)?.leader == me,
+        guard let stream = stream(for: p), state.partition(p)?.leader == me,
               state.member(host)?.state == .rejoining else {
             log("Ignoring a rejoin request for partition \(p.rawValue) from host \(host.rawValue)")
             return
@@ -194,7 +194,7 @@ extension ClusterNode {
             die("rejoin: the snapshot of partition \(p.rawValue) does not decode: \(error)")
             return
         }
-        guard let stream = streams[Int(p.rawValue)] else { return }
+        guard let stream = stream(for: p) else { return }
         var current = true
         step(stream) { s in
             // A snapshot from a leader that has been replaced meanwhile is dropped (see `resnapshot`).
@@ -231,7 +231,7 @@ extension ClusterNode {
 
     /// Tells `p`'s leader this host has loaded it and run everything up to its last entry.
     private func tellLeaderLoaded(_ p: PartitionID, _ state: ClusterState) {
-        guard let leader = state.partition(p)?.leader, let stream = streams[Int(p.rawValue)] else { return }
+        guard let leader = state.partition(p)?.leader, let stream = stream(for: p) else { return }
         let seq = stream.state.withLock { $0.core.lastSeq }
         mesh.send(.rejoinLoaded(partition: p, lastSeq: seq), to: leader)
     }

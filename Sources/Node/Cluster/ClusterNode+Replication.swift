@@ -38,18 +38,34 @@ final class PartitionStream: Sendable {
 }
 
 extension ClusterNode {
-    /// This host leads `p`: number the call, replicate it, run it.
+    /// This host's replication stream of `p`; nil where it holds no replica (a partition added by a
+    /// join lives only on the hosts that joined).
+    func stream(for p: PartitionID) -> PartitionStream? {
+        let i = Int(p.rawValue)
+        return i >= 0 && i < streams.count ? streams[i] : nil
+    }
+
+    /// This host leads `p`: number the call, replicate it, run it. A call whose key has moved to
+    /// another partition by the time its turn comes runs nowhere here (on no replica either) and
+    /// is routed again, to the owner the site named.
     func lead(_ p: PartitionID, _ invocation: Invocation, reply: @escaping @Sendable (InvocationResult) -> Void) {
-        guard let stream = streams[Int(p.rawValue)] else {
+        guard let stream = stream(for: p) else {
             reply(InvocationResult(status: .unexpectedFailure, statusString: "\(p) has no replica on this host"))
             return
         }
         let bytes = Self.encode(invocation)
+        let answer: @Sendable (InvocationResult) -> Void = { [self] result in
+            if result.status == .txnMispartitioned, let owner = result.owner {
+                submit(invocation, target: .partition(owner), reply: reply)
+            } else {
+                reply(result)
+            }
+        }
         step(stream) { s in
             guard s.core.isLeader else { return nil }
             let call = s.nextCall
             s.nextCall += 1
-            s.replies[call] = reply
+            s.replies[call] = answer
             s.numbering = invocation
             defer { s.numbering = nil }
             return s.core.submit(call: call, record: .call(bytes), transactionID: nil, timestampMicros: Engine.wallClockMicros())
@@ -146,7 +162,7 @@ extension ClusterNode {
             let seq = entry.seq
             let queued = QueuedFlag()
             defer { queued.set() }
-            services.executeCall(invocation, options: CallOptions(context: context)) { [self] result in
+            services.executeCall(invocation, options: CallOptions(context: context, partition: p)) { [self] result in
                 let outcome = StreamOutcome(status: result.status.rawValue, hash: result.determinismHash)
                 switch report {
                 case .leader:
@@ -173,13 +189,13 @@ extension ClusterNode {
     }
 
     func acknowledged(_ p: PartitionID, seq: Int64, status: Int8, hash: UInt64, from peer: HostID) {
-        guard let stream = streams[Int(p.rawValue)] else { return }
+        guard let stream = stream(for: p) else { return }
         step(stream) { $0.core.acked(from: peer, seq: seq, StreamOutcome(status: status, hash: hash)) }
     }
 
     /// An entry of `p`'s stream from its leader.
     func replicated(_ p: PartitionID, _ entry: StreamEntry, from peer: HostID) {
-        guard let stream = streams[Int(p.rawValue)] else {
+        guard let stream = stream(for: p) else {
             log("Dropping an entry of partition \(p.rawValue) from host \(peer.rawValue): this host holds no replica of it")
             return
         }
@@ -201,17 +217,17 @@ extension ClusterNode {
 
     /// Leader: a rejoining host has loaded `p` and run everything up to `lastSeq`.
     func rejoinLoaded(_ p: PartitionID, lastSeq: Int64, by peer: HostID) {
-        guard let stream = streams[Int(p.rawValue)] else { return }
+        guard let stream = stream(for: p) else { return }
         step(stream) { $0.core.rejoinerLoaded(peer, lastSeq: lastSeq) }
     }
 
     func repairQueried(_ p: PartitionID, after: Int64, by peer: HostID) {
-        guard let stream = streams[Int(p.rawValue)] else { return }
+        guard let stream = stream(for: p) else { return }
         step(stream) { $0.core.repairQueried(by: peer, after: after) }
     }
 
     func repairAnswered(_ p: PartitionID, lastSeq: Int64, entries: [StreamEntry], by peer: HostID) {
-        guard let stream = streams[Int(p.rawValue)] else { return }
+        guard let stream = stream(for: p) else { return }
         step(stream) { $0.core.repairAnswered(by: peer, lastSeq: lastSeq, entries: entries) }
     }
 }

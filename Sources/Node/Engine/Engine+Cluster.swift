@@ -25,10 +25,15 @@ import VoltModel
 public struct CallOptions: Sendable {
     public var context: ExecutionContext?
     public var cluster: ClusterMultiHandle?
+    /// The partition a single-partition call must run on (the stream that sequenced it), instead
+    /// of the one the ring names now. If that partition no longer owns the key, the call does not
+    /// run and comes back `txnMispartitioned` with the owner.
+    public var partition: PartitionID?
 
-    public init(context: ExecutionContext? = nil, cluster: ClusterMultiHandle? = nil) {
+    public init(context: ExecutionContext? = nil, cluster: ClusterMultiHandle? = nil, partition: PartitionID? = nil) {
         self.context = context
         self.cluster = cluster
+        self.partition = partition
     }
 }
 
@@ -57,8 +62,10 @@ public final class ClusterMultiHandle: Sendable {
 extension Engine {
     /// Creates a cluster multi-partition transaction over this host's sites. Its body is submitted
     /// later with `CallOptions(cluster:)`; its barriers with `pushBarrier`.
-    public func beginClusterMulti(context: ExecutionContext, exchange: any MultiPartitionExchange) -> ClusterMultiHandle {
-        ClusterMultiHandle(txn: MultiPartitionTransaction(context: context, partitions: partitions), exchange: exchange)
+    public func beginClusterMulti(context: ExecutionContext, exchange: any MultiPartitionExchange,
+                                  involved: [PartitionID]? = nil) -> ClusterMultiHandle {
+        let local = localSites(of: involved ?? participants).map(\.partition)
+        return ClusterMultiHandle(txn: MultiPartitionTransaction(context: context, partitions: local), exchange: exchange)
     }
 
     /// Queues the barrier of `handle`'s transaction on `partition`'s site, behind everything queued
@@ -106,14 +113,14 @@ extension Engine {
             let p = procedures[0]
             if let expected = p.parameterCount, expected != params.count { return .anywhere }
             switch p.partitioning {
-            case .single(let index, let type): return .partition(ring.partition(forKey: params[index], type: type))
-            case .singleConstant(let key, let type): return .partition(ring.partition(forKey: key, type: type))
+            case .single(let index, let type): return .partition(partition(forKey: params[index], type: type))
+            case .singleConstant(let key, let type): return .partition(partition(forKey: key, type: type))
             case .multi: return .multi
             }
         }
         if !params.isEmpty { return .anywhere }
         let homes = Set(procedures.map { p -> PartitionID? in
-            if case .singleConstant(let key, let type) = p.partitioning { return ring.partition(forKey: key, type: type) }
+            if case .singleConstant(let key, let type) = p.partitioning { return partition(forKey: key, type: type) }
             return nil
         })
         if homes.count == 1, let home = homes.first!, procedures.allSatisfy({ $0.parameterCount == 0 }) { return .partition(home) }

@@ -7,8 +7,10 @@ extension Engine {
     public typealias SinglePartitionWork = @Sendable (PartitionStore, WriteLog, ExecutionContext) throws(SQLError) -> [ResultTable]
     public typealias MultiPartitionWork = @Sendable (MultiPartitionContext, ExecutionContext) throws(SQLError) -> [ResultTable]
 
-    /// Runs `work` as a single-partition transaction on `partition`.
-    public func runSinglePartition(on partition: PartitionID, options: CallOptions = CallOptions(),
+    /// Runs `work` as a single-partition transaction on `partition`. When `tokens` are given, the
+    /// site first checks that it owns every one of them and answers `txnMispartitioned` (running
+    /// nothing) if a range holding one has moved away.
+    public func runSinglePartition(on partition: PartitionID, options: CallOptions = CallOptions(), owning tokens: [Token] = [],
                                    _ work: @escaping SinglePartitionWork,
                                    completion: @escaping @Sendable (InvocationResult) -> Void) {
         guard let site = sites.first(where: { $0.partition == partition }) else {
@@ -17,6 +19,10 @@ extension Engine {
         }
         let context = options.context ?? stamp()
         let queued = site.queue.push(.call { site in
+            if let ownership = site.store.ownership, let moved = tokens.first(where: { !ownership.owns($0) }) {
+                completion(.mispartitioned(partition, owner: ownership.ring.partition(for: moved), transactionID: context.transactionID))
+                return
+            }
             let log = WriteLog()
             do throws(SQLError) {
                 let tables = try work(site.store, log, context)

@@ -21,28 +21,38 @@ public final class Engine: Sendable {
         /// The partitions this host holds a replica of, one site each, ascending. A single host
         /// holds partitions 0..<sitesPerHost; a cluster host holds what the layout gave it.
         public var partitions: [PartitionID]
-        /// Partitions in the whole cluster: the ring is built for this many.
-        public var partitionCount: Int
+        /// The ring at start-up: a fresh ring, or a cluster's ring as elastic joins left it.
+        public var ring: HashRing
+        /// The partitions of the whole cluster that take part in multi-partition transactions,
+        /// ascending: those that hold the replicated tables (a partition added by a join takes
+        /// part once they have been copied to it).
+        public var participants: [PartitionID]
         /// Microseconds since the epoch. Injected so tests and replicas can make time deterministic.
         public var clock: @Sendable () -> Int64
 
         public init(sitesPerHost: Int, clock: @escaping @Sendable () -> Int64 = Engine.wallClockMicros) {
             precondition(sitesPerHost >= 1, "an engine needs at least one site, got \(sitesPerHost)")
-            self.sitesPerHost = sitesPerHost
-            self.partitions = (0..<sitesPerHost).map { PartitionID(Int32($0)) }
-            self.partitionCount = sitesPerHost
-            self.clock = clock
+            self.init(partitions: (0..<sitesPerHost).map { PartitionID(Int32($0)) }, partitionCount: sitesPerHost, clock: clock)
         }
 
-        /// A cluster host's engine: sites for `partitions` out of `partitionCount`.
+        /// A cluster host's engine: sites for `partitions` out of `partitionCount`, on a fresh ring.
         public init(partitions: [PartitionID], partitionCount: Int,
                     clock: @escaping @Sendable () -> Int64 = Engine.wallClockMicros) {
-            precondition(!partitions.isEmpty, "an engine needs at least one site")
             precondition(partitions.allSatisfy { $0.rawValue >= 0 && Int($0.rawValue) < partitionCount },
                          "partitions \(partitions) are not all below the partition count \(partitionCount)")
+            self.init(partitions: partitions, ring: HashRing(partitionCount: partitionCount),
+                      participants: (0..<partitionCount).map { PartitionID(Int32($0)) }, clock: clock)
+        }
+
+        /// An engine with sites for `partitions`, starting from `ring` and `participants`.
+        public init(partitions: [PartitionID], ring: HashRing, participants: [PartitionID],
+                    clock: @escaping @Sendable () -> Int64 = Engine.wallClockMicros) {
+            precondition(!partitions.isEmpty, "an engine needs at least one site")
+            precondition(partitions.allSatisfy { $0.rawValue >= 0 }, "negative partition id in \(partitions)")
             self.sitesPerHost = partitions.count
             self.partitions = partitions.sorted()
-            self.partitionCount = partitionCount
+            self.ring = ring
+            self.participants = participants.sorted()
             self.clock = clock
         }
     }
@@ -50,7 +60,10 @@ public final class Engine: Sendable {
     /// Set when shutdown begins; sites and the coordinator then answer queued work without running it.
     let draining: DrainFlag
     public let configuration: Configuration
-    public let ring: HashRing
+    /// The ring and the multi-partition participants as the last transaction that changed them
+    /// (a range move, a join's copy of the replicated tables) left them. Routing reads it; the
+    /// sites keep their own ownership, changed at the same transaction, which is what decides.
+    private let placement: Mutex<Placement>
     public var partitions: [PartitionID] { sites.map(\.partition) }
     let sites: [Site]
     private let catalogState: Mutex<Catalog> = Mutex(.empty)
@@ -74,20 +87,23 @@ public final class Engine: Sendable {
     /// Indexed by partition id; nil for partitions held by other hosts.
     private let siteQueues: [UnretainedQueue?]
     private let barrierLock = Mutex(())
+    /// Set once a range has moved between partitions: from then on an unpinned call may reach a
+    /// partition that gave its key away, and is sent on (the check costs nothing before).
+    let ringMoved = Atomic<Bool>(false)
     private let coordinatorQueue = BlockingQueue<CoordinatorRequest>()
     private let coordinatorStopped = OneShot<Bool>()
 
     public init(configuration: Configuration) {
         self.configuration = configuration
         serial = Engine.serials.wrappingAdd(1, ordering: .relaxed).oldValue
-        let ring = HashRing(partitionCount: configuration.partitionCount)
-        self.ring = ring
+        let ring = configuration.ring
+        placement = Mutex(Placement(ring: ring, participants: configuration.participants))
         let drainFlag = DrainFlag()
         draining = drainFlag
         sites = configuration.partitions.enumerated().map { index, partition in
             Site(id: SiteID(Int32(index)), partition: partition, ring: ring, draining: drainFlag)
         }
-        var queues = [UnretainedQueue?](repeating: nil, count: configuration.partitionCount)
+        var queues = [UnretainedQueue?](repeating: nil, count: Int(configuration.partitions.last!.rawValue) + 1)
         for site in sites { queues[Int(site.partition.rawValue)] = UnretainedQueue(site.queue) }
         siteQueues = queues
         for site in sites { site.start() }
@@ -109,6 +125,23 @@ public final class Engine: Sendable {
     }
 
     public var catalog: Catalog { catalogState.withLock { $0 } }
+
+    /// The ring routing follows now.
+    public var ring: HashRing { placement.withLock { $0.ring } }
+
+    /// The partitions multi-partition transactions run on now, ascending.
+    public var participants: [PartitionID] { placement.withLock { $0.participants } }
+
+    /// The partition owning a key now (read under the lock, without copying the ring).
+    func partition(forKey key: Value, type: SQLType) -> PartitionID {
+        placement.withLock { $0.ring.partition(forKey: key, type: type) }
+    }
+
+    /// The ring after a committed transaction moved a range, or after one made new partitions
+    /// participants. Called on the coordinator thread once the transaction has committed.
+    func updatePlacement(_ change: (inout Placement) -> Void) {
+        placement.withLock { change(&$0) }
+    }
 
     public static let wallClockMicros: @Sendable () -> Int64 = {
         var ts = timespec()
@@ -137,18 +170,15 @@ public final class Engine: Sendable {
     /// Runs an already resolved procedure: the hot path for callers that resolve once (bench, server).
     public func invoke(_ procedure: CompiledProcedure, _ params: [Value], options: CallOptions = CallOptions(),
                        completion: @escaping @Sendable (InvocationResult) -> Void) {
-        let context = options.context
         if let expected = procedure.parameterCount, expected != params.count {
             completion(.failure(SQLError(.wrongParameterCount, "PROCEDURE \(procedure.name) EXPECTS \(expected) PARAMS, BUT RECEIVED \(params.count)")))
             return
         }
         switch procedure.partitioning {
         case .single(let index, let type):
-            submitSingle(procedure, params, partition: ring.partition(forKey: params[index], type: type), context: context,
-                         completion: completion)
+            submitSingle(procedure, params, key: params[index], type: type, options: options, completion: completion)
         case .singleConstant(let key, let type):
-            submitSingle(procedure, params, partition: ring.partition(forKey: key, type: type), context: context,
-                         completion: completion)
+            submitSingle(procedure, params, key: key, type: type, options: options, completion: completion)
         case .multi:
             submitMulti(.procedure(procedure, params), options: options, completion: completion)
         }
@@ -216,15 +246,27 @@ public final class Engine: Sendable {
         }
         let batch = procedures
         let homes = Set(batch.map { p -> PartitionID? in
-            if case .singleConstant(let key, let type) = p.partitioning { return ring.partition(forKey: key, type: type) }
+            if case .singleConstant(let key, let type) = p.partitioning { return partition(forKey: key, type: type) }
             return nil
         })
         if homes.count == 1, let home = homes.first!, batch.allSatisfy({ $0.parameterCount == 0 }) {
-            runSinglePartition(on: home, options: options, { store, log, context throws(SQLError) in
+            let tokens = batch.compactMap { p -> Token? in
+                if case .singleConstant(let key, let type) = p.partitioning { return key.partitionToken(as: type) }
+                return nil
+            }
+            runSinglePartition(on: options.partition ?? home, options: options, owning: tokens, { store, log, context throws(SQLError) in
                 var tables: [ResultTable] = []
                 for p in batch { tables += try p.executeSinglePartition(params: [], store: store, log: log, context: context) }
                 return tables
-            }, completion: completion)
+            }, completion: { [self] result in
+                // A range under one of the keys moved between routing and running: route the
+                // batch again (it may now span partitions). Pinned, the shell does it.
+                if result.status == .txnMispartitioned && options.partition == nil {
+                    runAdHocStatements(statements, params: params, options: options, completion: completion)
+                } else {
+                    completion(result)
+                }
+            })
             return
         }
         runMultiPartition(options: options, { mp, context throws(SQLError) in
@@ -267,21 +309,42 @@ public final class Engine: Sendable {
         }
     }
 
-    private func submitSingle(_ procedure: CompiledProcedure, _ params: [Value], partition: PartitionID,
+    /// Runs a single-partition call on the partition of `key`: the one the cluster shell chose
+    /// (`options.partition`, the stream it sequenced the call in) or the ring's. The site checks
+    /// that it still owns the key's token when the call's turn comes. Unpinned, a call that finds
+    /// its range moved away is sent on to the owner here; pinned, the answer goes back to the shell.
+    private func submitSingle(_ procedure: CompiledProcedure, _ params: [Value], key: Value, type: SQLType,
+                              options: CallOptions, completion: @escaping @Sendable (InvocationResult) -> Void) {
+        let token = key.partitionToken(as: type)
+        let partition = options.partition ?? (token.map { t in placement.withLock { $0.ring.partition(for: t) } } ?? PartitionID(0))
+        var done = completion
+        if options.partition == nil && ringMoved.load(ordering: .relaxed) {
+            done = { [self] result in
+                guard result.status == .txnMispartitioned, let owner = result.owner else { return completion(result) }
+                submitSingle(procedure, params, key: key, type: type, options: CallOptions(context: options.context, partition: owner),
+                             completion: completion)
+            }
+        }
+        submitSingle(procedure, params, partition: partition, token: token, context: options.context, completion: done)
+    }
+
+    private func submitSingle(_ procedure: CompiledProcedure, _ params: [Value], partition: PartitionID, token: Token?,
                               context: ExecutionContext?, completion: @escaping @Sendable (InvocationResult) -> Void) {
-        guard let queue = siteQueues[Int(partition.rawValue)] else {
+        guard Int(partition.rawValue) < siteQueues.count, let queue = siteQueues[Int(partition.rawValue)] else {
             completion(InvocationResult(status: .unexpectedFailure, statusString: "\(partition) has no replica on this host"))
             return
         }
         let pinned = procedure.pinningEngine.load(ordering: .relaxed) == serial
         let task = SinglePartitionTask(procedure: Unmanaged.passUnretained(procedure), retainer: pinned ? nil : procedure,
-                                       params: params, context: context ?? stamp(), completion: completion)
+                                       params: params, token: token, context: context ?? stamp(), completion: completion)
         if !queue.queue._withUnsafeGuaranteedRef({ $0.push(.single(task)) }) {
             completion(InvocationResult(status: .serverUnavailable, statusString: "the database is shutting down"))
         }
     }
 
-    func submitMulti(_ work: CoordinatorRequest.Work, options: CallOptions = CallOptions(),
+    /// Queues a multi-partition transaction. Its barrier goes on the sites of `involved` (a
+    /// two-partition range move) or, by default, of every participant this host holds.
+    func submitMulti(_ work: CoordinatorRequest.Work, options: CallOptions = CallOptions(), involved: [PartitionID]? = nil,
                      completion: @escaping @Sendable (InvocationResult) -> Void) {
         if let cluster = options.cluster {
             // The cluster shell pushes this transaction's barriers onto the sites itself, each
@@ -293,13 +356,23 @@ public final class Engine: Sendable {
             return
         }
         barrierLock.withLock { _ in
-            let txn = MultiPartitionTransaction(context: stamp(), partitions: partitions)
+            // A schema change goes to every site here, participant or not: a partition added by a
+            // join needs the tables before its first rows arrive. (A cluster refuses schema
+            // changes while a join runs, so the sites of all hosts stay in step.)
+            let everySite: Bool = if case .schema = work { true } else { false }
+            let targets = everySite ? sites : localSites(of: involved ?? participants)
+            let txn = MultiPartitionTransaction(context: stamp(), partitions: targets.map(\.partition))
             guard coordinatorQueue.push(CoordinatorRequest(txn: txn, work: work, exchange: nil, completion: completion)) else {
                 completion(InvocationResult(status: .serverUnavailable, statusString: "the database is shutting down"))
                 return
             }
-            for site in sites { site.queue.push(.multi(txn)) }
+            for site in targets { site.queue.push(.multi(txn)) }
         }
+    }
+
+    /// This host's sites of `partitions`, in partition order.
+    func localSites(of partitions: [PartitionID]) -> [Site] {
+        sites.filter { partitions.contains($0.partition) }
     }
 
     /// Runs `body` on every site in its queue order (after everything queued before it) and returns
@@ -336,10 +409,23 @@ public final class Engine: Sendable {
             request.completion(.notRunBecauseOfShutdown(transactionID: txn.context.transactionID))
             return
         }
-        let context = CoordinatorContext(txn: txn, ring: ring, exchange: request.exchange)
+        let current = placement.withLock { $0 }
+        let context = CoordinatorContext(txn: txn, ring: current.ring, participants: current.participants, exchange: request.exchange)
         let transactionID = txn.context.transactionID
         do {
             switch request.work {
+            case .placement(let change):
+                let (tables, next) = try runPlacementChange(change, context)
+                let hash = txn.finish(commit: true)
+                if let next {
+                    // After every local site committed and before the next multi-partition
+                    // transaction starts here, so every host changes its ring at the same point of
+                    // the global order.
+                    updatePlacement { $0 = next }
+                    if next.ring != current.ring { ringMoved.store(true, ordering: .relaxed) }
+                }
+                request.completion(InvocationResult(status: .success, tables: tables, determinismHash: hash,
+                                                    transactionID: transactionID))
             case .procedure(let procedure, let params):
                 let tables = try procedure.executeMultiPartition(params: params, mp: context, context: txn.context)
                 let hash = txn.finish(commit: true)
@@ -370,8 +456,11 @@ struct CoordinatorRequest: Sendable {
     enum Work: Sendable {
         case procedure(CompiledProcedure, [Value])
         case schema(String)
-        /// System work (bulk loads of replicated tables, later rebalancing steps) as an MP transaction.
+        /// System work (bulk loads of replicated tables) as an MP transaction.
         case custom(@Sendable (MultiPartitionContext, ExecutionContext) throws(SQLError) -> [ResultTable])
+        /// A change of where data lives: a range move, or partitions joining the participants
+        /// (Engine+Placement.swift).
+        case placement(PlacementChange)
     }
 
     let txn: MultiPartitionTransaction

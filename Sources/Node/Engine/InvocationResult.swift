@@ -7,17 +7,28 @@ public struct InvocationResult: Sendable {
     /// non-determinism. Zero for a transaction that wrote nothing.
     public var determinismHash: UInt64
     public var transactionID: Int64
+    /// With `txnMispartitioned`: the partition that owns the call's key now, as the site that
+    /// refused it knows (the call goes there next).
+    public var owner: PartitionID?
 
     public init(status: ClientStatus, statusString: String? = nil, tables: [ResultTable] = [],
-                determinismHash: UInt64 = 0, transactionID: Int64 = 0) {
+                determinismHash: UInt64 = 0, transactionID: Int64 = 0, owner: PartitionID? = nil) {
         self.status = status
         self.statusString = statusString
         self.tables = tables
         self.determinismHash = determinismHash
         self.transactionID = transactionID
+        self.owner = owner
     }
 
     public var succeeded: Bool { status == .success }
+
+    /// Nothing ran: `partition` no longer owns the key; `owner` does.
+    static func mispartitioned(_ partition: PartitionID, owner: PartitionID, transactionID: Int64) -> InvocationResult {
+        InvocationResult(status: .txnMispartitioned,
+                         statusString: "partition \(partition.rawValue) no longer owns this key; partition \(owner.rawValue) does",
+                         transactionID: transactionID, owner: owner)
+    }
 
     static func failure(_ error: SQLError, transactionID: Int64 = 0) -> InvocationResult {
         InvocationResult(status: error.clientStatus, statusString: error.message, transactionID: transactionID)

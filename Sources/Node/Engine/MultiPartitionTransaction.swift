@@ -17,7 +17,8 @@ final class MultiPartitionTransaction: Sendable {
     private let allFinished = OneShot<UInt64>()
 
     init(context: ExecutionContext, partitions: [PartitionID]) {
-        precondition(!partitions.isEmpty, "a multi-partition transaction needs at least one partition")
+        // No local partition is possible in a cluster: a host that holds neither side of a range
+        // move still runs the transaction's body, to reach the same decision as the others.
         self.context = context
         self.partitions = partitions
         self.mailboxes = partitions.map { _ in BlockingQueue<MultiPartitionMessage>() }
@@ -47,6 +48,7 @@ final class MultiPartitionTransaction: Sendable {
     /// Sends the decision to every site and waits until all have applied it. Returns the combined
     /// determinism hash.
     func finish(commit: Bool) -> UInt64 {
+        if partitions.isEmpty { return 0 }
         for mailbox in mailboxes { mailbox.push(.finish(commit: commit)) }
         return allFinished.wait()
     }
@@ -101,13 +103,17 @@ final class ReplyCollector: Sendable {
 /// partitions' results from the exchange (Engine+Cluster.swift).
 final class CoordinatorContext: MultiPartitionContext {
     let txn: MultiPartitionTransaction
+    /// The ring and the participants as every earlier multi-partition transaction left them: the
+    /// same on every host at this point of the global order.
     let ring: HashRing
+    let participants: [PartitionID]
     let exchange: (any MultiPartitionExchange)?
     private var round = 0
 
-    init(txn: MultiPartitionTransaction, ring: HashRing, exchange: (any MultiPartitionExchange)? = nil) {
+    init(txn: MultiPartitionTransaction, ring: HashRing, participants: [PartitionID], exchange: (any MultiPartitionExchange)? = nil) {
         self.txn = txn
         self.ring = ring
+        self.participants = participants
         self.exchange = exchange
     }
 
@@ -124,7 +130,13 @@ final class CoordinatorContext: MultiPartitionContext {
     }
 
     private var everyPartition: [PartitionID] {
-        exchange == nil ? txn.partitions : ring.partitions.sorted()
+        exchange == nil ? txn.partitions : participants
+    }
+
+    /// Runs the fragment on each of `targets` (system work that names its partitions: a range
+    /// move's source and destination); results in `targets` order.
+    func runOnPartitions(_ targets: [PartitionID], _ fragment: @escaping Fragment) throws(SQLError) -> [ResultTable] {
+        try Self.unwrap(run(on: targets) { .fragment(fragment, reply: $0) })
     }
 
     func runOnEveryPartition(_ fragment: @escaping Fragment) throws(SQLError) -> [ResultTable] {
@@ -133,7 +145,10 @@ final class CoordinatorContext: MultiPartitionContext {
 
     func runOnOnePartition(_ fragment: @escaping Fragment) throws(SQLError) -> ResultTable {
         // Every site holds the same replicated rows; this host's lowest partition answers.
-        try Self.unwrap(txn.roundTrip(to: [txn.partitions[0]]) { .fragment(fragment, reply: $0) })[0]
+        guard !txn.partitions.isEmpty else {
+            throw SQLError(.internalError, "this host holds no partition that takes part in multi-partition transactions yet")
+        }
+        return try Self.unwrap(txn.roundTrip(to: [txn.partitions[0]]) { .fragment(fragment, reply: $0) })[0]
     }
 
     func runOnPartition(forKey key: Value, type: SQLType, _ fragment: @escaping Fragment) throws(SQLError) -> ResultTable {

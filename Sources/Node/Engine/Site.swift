@@ -75,6 +75,14 @@ public final class Site: @unchecked Sendable {
             task.completion(.notRunBecauseOfShutdown(transactionID: task.context.transactionID))
             return
         }
+        if let token = task.token, let ownership = store.ownership, !ownership.owns(token) {
+            // A range with this key moved to another partition before the call reached its turn
+            // here: run nothing, and say where the key lives now. Every replica of this partition
+            // reaches the same verdict at the same point of its stream.
+            task.completion(.mispartitioned(partition, owner: ownership.ring.partition(for: token),
+                                            transactionID: task.context.transactionID))
+            return
+        }
         task.procedure._withUnsafeGuaranteedRef { queued in
             if queued.catalogVersion == catalog.version {
                 execute(queued, task)
@@ -136,6 +144,7 @@ public final class Site: @unchecked Sendable {
                         reply(partition, .failure(error))
                     }
                 case .finish(let commit):
+                    store.settleOwnership(commit: commit)
                     if commit {
                         log.commit()
                     } else {
@@ -210,6 +219,9 @@ struct SinglePartitionTask: @unchecked Sendable {
     /// this engine did not install); nil for pinned procedures.
     let retainer: CompiledProcedure?
     let params: [Value]
+    /// The token of the call's partition key, checked against the site's ownership before the
+    /// call runs; nil when there is nothing to check (a NULL key, or system work).
+    let token: Token?
     let context: ExecutionContext
     let completion: @Sendable (InvocationResult) -> Void
 }

@@ -15,6 +15,22 @@ public final class PartitionStore {
         didSet { for name in tableNames { apply(ownership, to: tables[name]!) } }
     }
 
+    /// The ownership before the running multi-partition transaction changed it (a range moving in
+    /// or out), put back if that transaction rolls back; nil when no change is pending.
+    private var ownershipBeforeTransaction: TokenOwnership??
+
+    /// Changes the ownership inside a multi-partition transaction: `settleOwnership` keeps or undoes it.
+    public func changeOwnership(to new: TokenOwnership) {
+        if ownershipBeforeTransaction == nil { ownershipBeforeTransaction = .some(ownership) }
+        ownership = new
+    }
+
+    /// The multi-partition transaction ended: keep its ownership change, or put the old one back.
+    func settleOwnership(commit: Bool) {
+        if !commit, let before = ownershipBeforeTransaction { ownership = before }
+        ownershipBeforeTransaction = nil
+    }
+
     private func apply(_ ownership: TokenOwnership?, to table: Table) {
         table.ownership = table.definition.partitionColumn == nil ? nil : ownership
     }
