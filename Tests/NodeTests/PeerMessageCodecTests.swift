@@ -33,6 +33,14 @@ import VoltWire
         .rejoinEnd(HostID(Int32.max)),
         .schema(version: Int64.max, ddl: "CREATE TABLE ünïcode (a INTEGER);"),
         .schema(version: -1, ddl: ""),
+        .joinAdmitted(JoinAdmission(members: [member(4, .joining), member(5, .live)],
+                                    partitions: [PartitionState(id: PartitionID(6), replicas: [HostID(4), HostID(5)],
+                                                                live: [HostID(4), HostID(5)], leader: HostID(5))],
+                                    startedMillis: Int64.min)),
+        .joinerReady(HostID(-7)),
+        .joinParticipating,
+        .rangeMoved(move: Int(Int32.max), upTo: Int64.min),
+        .joinCompleted,
     ]
 
     /// Failed and rejoining members, a partition short of replicas, DDL history.
@@ -163,7 +171,11 @@ import VoltWire
                             partitionCount: Int(randomInt32(&rng)), members: members, partitions: partitions,
                             rejoining: rng.chance(percent: 50) ? nil : HostID(Int32(rng.below(1000))),
                             stoppedReason: rng.chance(percent: 70) ? nil : randomString(&rng), catalogVersion: randomInt64(&rng),
-                            ddl: (0..<rng.below(3)).map { _ in randomString(&rng) })
+                            ddl: (0..<rng.below(3)).map { _ in randomString(&rng) },
+                            join: rng.chance(percent: 70) ? nil : JoinState(
+                                joiners: randomHosts(&rng), newPartitions: (0..<rng.below(3)).map { PartitionID(Int32($0)) },
+                                ready: randomHosts(&rng), phase: rng.chance(percent: 50) ? .admitted : .moving,
+                                progress: (0..<rng.below(4)).map { _ in randomInt64(&rng) }, startedMillis: randomInt64(&rng)))
     }
 
     /// Any value but NaN (which is never equal to itself; `everyValueTable` has none, the fuzzers do).
@@ -296,7 +308,7 @@ import VoltWire
         // The samples cover every kind, and each encoding starts with its kind's tag.
         #expect(Set(Self.everyKind.map(\.tag)) == Set(PeerMessage.Tag.allCases))
         for message in Self.everyKind { #expect(message.encoded().first == message.tag.rawValue, "\(message)") }
-        #expect(MetadataCommand.Tag.allCases.map(\.rawValue) == [1, 2, 3, 4, 5])
+        #expect(MetadataCommand.Tag.allCases.map(\.rawValue) == Array(1...10))
         #expect(Set(Self.everyCommand.map(\.tag)) == Set(MetadataCommand.Tag.allCases))
         #expect(Value.ExactTag.allCases.map(\.rawValue) == Array(0...6))
     }

@@ -238,7 +238,7 @@ public final class ClusterNode: Sendable {
                 rejoin.withLock { $0.done = true }
                 services.rejoinCompleted()
             }
-        case .schema:
+        case .schema, .joinAdmitted, .joinerReady, .joinParticipating, .rangeMoved, .joinCompleted:
             break
         }
         if let reason = state.stoppedReason {
@@ -256,6 +256,13 @@ public final class ClusterNode: Sendable {
         case .replicaReady(let h, let p): "host \(h.rawValue) holds a live replica of partition \(p.rawValue) again"
         case .rejoinEnd(let h): "host \(h.rawValue) finished rejoining"
         case .schema(let v, _): "catalog version \(v)"
+        case .joinAdmitted(let a):
+            "hosts \(a.members.map { String($0.id.rawValue) }.joined(separator: ", ")) join with partitions "
+                + a.partitions.map { String($0.id.rawValue) }.joined(separator: ", ")
+        case .joinerReady(let h): "joining host \(h.rawValue) has its partitions' sites"
+        case .joinParticipating: "the replicated tables reached the new partitions; ranges start moving"
+        case .rangeMoved(let move, let upTo): "move \(move) of the join has moved every token below \(upTo)"
+        case .joinCompleted: "the join is complete"
         }
     }
 

@@ -16,9 +16,20 @@
 // partitions in id order; the rule itself is Rebalancer's `planLeaderFailover`. A partition with no live replica left
 // stops the cluster: `stoppedReason` says which, and every host stops serving.
 //
+// Elastic join (ClusterState+Join.swift). One command admits K+1 joiners together with
+// sitesperhost new partitions placed on them; the joiners are `joining` members until the
+// replicated tables have been copied to their partitions (`joinParticipating`), then live. The
+// ring is not stored: it is the fresh ring of the partitions that existed before the join, with
+// each planned move applied up to the token the rebalance has recorded (`rangeMoved`); once every
+// move is complete (`joinCompleted`) it is the fresh ring of all partitions (VoltDB's expansion
+// gives exactly that ring). A rejoin waits while a join runs, and a join is admitted only into a
+// complete cluster with no rejoin in progress.
+//
 // Invariants (checked by `violations`): epochs only grow (by one per state change); every leader
-// is a live replica of its partition on a live member; every live replica is a live or rejoining
-// member; replica slots are distinct hosts; at most one host rejoins at a time.
+// is a live replica of its partition on a live or joining member; every live replica is a live,
+// joining or rejoining member; replica slots are distinct hosts, K+1 per partition; at most one
+// host rejoins at a time; joining members exist only while a join waits for its copy of the
+// replicated tables; a join's progress lies within its moves.
 
 import Rebalancer
 import VoltModel
@@ -27,7 +38,10 @@ import VoltWire
 /// One host as the cluster knows it.
 public struct ClusterMember: Sendable, Equatable {
     public enum State: String, Sendable, Equatable {
-        case live, failed, rejoining
+        /// `joining`: admitted by an elastic join; holds its new partitions' replicas and follows
+        /// the streams, but takes no part in multi-partition work until the join copies the
+        /// replicated tables to it.
+        case live, failed, rejoining, joining
     }
 
     public var id: HostID
@@ -92,6 +106,17 @@ public enum MetadataCommand: Sendable, Equatable {
     case rejoinEnd(HostID)
     /// A schema change committed on every host (catalog version after it, DDL text).
     case schema(version: Int64, ddl: String)
+    /// K+1 joiners admitted together, with the new partitions placed on them (not on the ring yet).
+    case joinAdmitted(JoinAdmission)
+    /// A joiner has built its sites (schema installed, streams started) for its new partitions.
+    case joinerReady(HostID)
+    /// The replicated tables were copied to the new partitions: the joiners are live members and
+    /// their partitions take part in multi-partition transactions; range moves may start.
+    case joinParticipating
+    /// Move `move` of the join's plan has moved every token below `upTo` (a ring-entry boundary).
+    case rangeMoved(move: Int, upTo: Int64)
+    /// Every move is complete: the ring is the fresh ring of all partitions.
+    case joinCompleted
 }
 
 /// The replicated cluster metadata.
@@ -99,16 +124,18 @@ public struct ClusterState: Sendable, Equatable {
     public private(set) var epoch: Epoch
     public let kFactor: Int
     public let sitesPerHost: Int
-    public let partitionCount: Int
+    public internal(set) var partitionCount: Int
     /// By id.
-    public private(set) var members: [ClusterMember]
+    public internal(set) var members: [ClusterMember]
     /// By id.
-    public private(set) var partitions: [PartitionState]
+    public internal(set) var partitions: [PartitionState]
     public private(set) var rejoining: HostID?
     /// Set when a partition lost every replica: the cluster must stop.
     public private(set) var stoppedReason: String?
     public private(set) var catalogVersion: Int64
     public private(set) var ddl: [String]
+    /// The elastic join in progress, if any.
+    public internal(set) var join: JoinState?
 
     /// The state right after start-up: every member live, the layout's replicas all live.
     public init(layout: ClusterLayout, members: [ClusterMember]) {
@@ -125,10 +152,13 @@ public struct ClusterState: Sendable, Equatable {
         stoppedReason = nil
         catalogVersion = 0
         ddl = []
+        join = nil
     }
 
     init(epoch: Epoch, kFactor: Int, sitesPerHost: Int, partitionCount: Int, members: [ClusterMember],
-         partitions: [PartitionState], rejoining: HostID?, stoppedReason: String?, catalogVersion: Int64, ddl: [String]) {
+         partitions: [PartitionState], rejoining: HostID?, stoppedReason: String?, catalogVersion: Int64, ddl: [String],
+         join: JoinState? = nil) {
+        self.join = join
         self.epoch = epoch
         self.kFactor = kFactor
         self.sitesPerHost = sitesPerHost
@@ -176,7 +206,7 @@ public struct ClusterState: Sendable, Equatable {
             if next.rejoining == host { next.rejoining = nil }
             next.failOver(host, reason: reason)
         case .rejoinBegin(let member):
-            guard rejoining == nil, let i = members.firstIndex(where: { $0.id == member.id }), members[i].state == .failed,
+            guard rejoining == nil, join == nil, let i = members.firstIndex(where: { $0.id == member.id }), members[i].state == .failed,
                   stoppedReason == nil else { return self }
             var updated = member
             updated.state = .rejoining
@@ -196,6 +226,8 @@ public struct ClusterState: Sendable, Equatable {
             guard version > catalogVersion else { return self }
             next.catalogVersion = version
             next.ddl.append(text)
+        case .joinAdmitted, .joinerReady, .joinParticipating, .rangeMoved, .joinCompleted:
+            guard next.applyJoin(command) else { return self }
         }
         next.epoch = Epoch(epoch.rawValue + 1)
         return next
@@ -205,7 +237,9 @@ public struct ClusterState: Sendable, Equatable {
     /// (Rebalancer `planLeaderFailover`); only replicas on live members may lead.
     private mutating func failOver(_ host: HostID, reason: String) {
         let layout = ClusterLayout(kFactor: kFactor, sitesPerHost: sitesPerHost, hosts: [], partitions: partitions.map { p in
-            PartitionPlacement(id: p.id, leader: p.leader, replicas: p.live.filter { $0 == host || member($0)?.state == .live })
+            PartitionPlacement(id: p.id, leader: p.leader, replicas: p.live.filter {
+                $0 == host || member($0)?.state == .live || member($0)?.state == .joining
+            })
         })
         let plan = planLeaderFailover(layout: layout, failedHosts: [host])
         for i in partitions.indices { partitions[i].live.removeAll { $0 == host } }
@@ -230,15 +264,17 @@ public struct ClusterState: Sendable, Equatable {
             if Set(p.replicas).count != p.replicas.count { found.append("distinct replicas: \(p.id) has \(p.replicas)") }
             if !Set(p.live).isSubset(of: p.replicas) { found.append("live within replicas: \(p.id) live \(p.live) of \(p.replicas)") }
             for h in p.live where state[h] == .failed { found.append("live replica on failed host: \(p.id) on \(h)") }
+            if p.replicas.count != kFactor + 1 { found.append("K+1 replicas: \(p.id) has \(p.replicas)") }
             if stoppedReason == nil {
                 if !p.live.contains(p.leader) { found.append("leader is live replica: \(p.id) leader \(p.leader) live \(p.live)") }
-                if state[p.leader] != .live { found.append("leader on live host: \(p.id) leader \(p.leader)") }
+                if state[p.leader] != .live && state[p.leader] != .joining { found.append("leader on live host: \(p.id) leader \(p.leader)") }
             }
         }
         let rejoiningCount = members.filter { $0.state == .rejoining }.count
         if rejoiningCount > 1 || (rejoiningCount == 1) != (rejoining != nil) {
             found.append("one rejoin at a time: \(rejoiningCount) rejoining, marker \(String(describing: rejoining))")
         }
+        found += joinViolations()
         return found
     }
 }

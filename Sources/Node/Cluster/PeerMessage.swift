@@ -235,6 +235,11 @@ extension HostID: MeshCodable {
     static func decode(from r: inout WireReader) throws(WireError) -> HostID { try r.readHostID() }
 }
 
+extension PartitionID: MeshCodable {
+    func encode(into w: inout WireWriter) { w.write(self) }
+    static func decode(from r: inout WireReader) throws(WireError) -> PartitionID { try r.readPartitionID() }
+}
+
 /// A string that is never NULL (DDL text).
 extension String: MeshCodable {
     func encode(into w: inout WireWriter) { w.writeString(self) }
@@ -336,6 +341,11 @@ extension MetadataCommand: MeshCodable {
         case replicaReady = 3
         case rejoinEnd = 4
         case schema = 5
+        case joinAdmitted = 6
+        case joinerReady = 7
+        case joinParticipating = 8
+        case rangeMoved = 9
+        case joinCompleted = 10
     }
 
     var tag: Tag {
@@ -345,6 +355,11 @@ extension MetadataCommand: MeshCodable {
         case .replicaReady: .replicaReady
         case .rejoinEnd: .rejoinEnd
         case .schema: .schema
+        case .joinAdmitted: .joinAdmitted
+        case .joinerReady: .joinerReady
+        case .joinParticipating: .joinParticipating
+        case .rangeMoved: .rangeMoved
+        case .joinCompleted: .joinCompleted
         }
     }
 
@@ -356,6 +371,10 @@ extension MetadataCommand: MeshCodable {
         case .replicaReady(let h, let p): w.write(h); w.write(p)
         case .rejoinEnd(let h): w.write(h)
         case .schema(let version, let ddl): w.writeInt64(version); w.writeString(ddl)
+        case .joinAdmitted(let a): a.encode(into: &w)
+        case .joinerReady(let h): w.write(h)
+        case .joinParticipating, .joinCompleted: break
+        case .rangeMoved(let move, let upTo): w.writeInt32(Int32(move)); w.writeInt64(upTo)
         }
     }
 
@@ -368,7 +387,60 @@ extension MetadataCommand: MeshCodable {
         case .replicaReady: return .replicaReady(try r.readHostID(), try r.readPartitionID())
         case .rejoinEnd: return .rejoinEnd(try r.readHostID())
         case .schema: return .schema(version: try r.readInt64("version"), ddl: try r.readNonNullString("ddl"))
+        case .joinAdmitted: return .joinAdmitted(try JoinAdmission.decode(from: &r))
+        case .joinerReady: return .joinerReady(try r.readHostID())
+        case .joinParticipating: return .joinParticipating
+        case .rangeMoved:
+            let move = try r.readInt32("move")
+            guard move >= 0 else { throw WireError.invalidValue("move", "\(move)") }
+            return .rangeMoved(move: Int(move), upTo: try r.readInt64("up to"))
+        case .joinCompleted: return .joinCompleted
         }
+    }
+}
+
+extension JoinAdmission: MeshCodable {
+    func encode(into w: inout WireWriter) {
+        w.writeArray(members)
+        w.writeArray(partitions)
+        w.writeInt64(startedMillis)
+    }
+
+    static func decode(from r: inout WireReader) throws(WireError) -> JoinAdmission {
+        let members = try r.readArray(ClusterMember.self, "joiner count")
+        let partitions = try r.readArray(PartitionState.self, "new partition count")
+        // The initializer sorts; a canonical encoding is already sorted.
+        guard members.map(\.id) == members.map(\.id).sorted(), partitions.map(\.id) == partitions.map(\.id).sorted() else {
+            throw WireError.invalidValue("join admission", "unsorted")
+        }
+        return JoinAdmission(members: members, partitions: partitions, startedMillis: try r.readInt64("started"))
+    }
+}
+
+extension JoinState: MeshCodable {
+    func encode(into w: inout WireWriter) {
+        w.writeArray(joiners)
+        w.writeArray(newPartitions)
+        w.writeArray(ready)
+        w.writeUInt8(phase.rawValue)
+        w.writeInt32(Int32(progress.count))
+        for mark in progress { w.writeInt64(mark) }
+        w.writeInt64(startedMillis)
+    }
+
+    static func decode(from r: inout WireReader) throws(WireError) -> JoinState {
+        let joiners = try r.readAscendingHosts("joiner count")
+        let newPartitions = try r.readArray(PartitionID.self, "new partition count")
+        guard newPartitions == newPartitions.sorted() else { throw WireError.invalidValue("new partitions", "unsorted") }
+        let ready = try r.readAscendingHosts("ready count")
+        let raw = try r.readUInt8("join phase")
+        guard let phase = JoinState.Phase(rawValue: raw) else { throw WireError.invalidValue("join phase", "\(raw)") }
+        let count = try r.readInt32("move count")
+        guard count >= 0, Int(count) * 8 <= r.remaining else { throw WireError.invalidValue("move count", "\(count)") }
+        var progress: [Int64] = []
+        for _ in 0..<count { progress.append(try r.readInt64("progress")) }
+        return JoinState(joiners: joiners, newPartitions: newPartitions, ready: ready, phase: phase, progress: progress,
+                         startedMillis: try r.readInt64("started"))
     }
 }
 
@@ -395,6 +467,11 @@ extension ClusterState: MeshCodable {
         w.writeString(stoppedReason)
         w.writeInt64(catalogVersion)
         w.writeArray(ddl)
+        // Only while a join runs, so that a state without one keeps the layout older hosts wrote.
+        if let join {
+            w.writeUInt8(1)
+            join.encode(into: &w)
+        }
     }
 
     static func decode(from r: inout WireReader) throws(WireError) -> ClusterState {
@@ -408,7 +485,18 @@ extension ClusterState: MeshCodable {
         return ClusterState(epoch: epoch, kFactor: k, sitesPerHost: sph, partitionCount: pc, members: members,
                             partitions: partitions, rejoining: rejoining == -1 ? nil : HostID(rejoining),
                             stoppedReason: try r.readString("stopped reason"), catalogVersion: try r.readInt64("catalog version"),
-                            ddl: try r.readArray(String.self, "ddl count"))
+                            ddl: try r.readArray(String.self, "ddl count"), join: try decodeJoin(from: &r))
+    }
+}
+
+extension ClusterState {
+    /// The optional join section at the end of an encoded state: absent, or a marker byte 1 and
+    /// the join.
+    fileprivate static func decodeJoin(from r: inout WireReader) throws(WireError) -> JoinState? {
+        guard r.remaining > 0 else { return nil }
+        let marker = try r.readUInt8("join marker")
+        guard marker == 1 else { throw WireError.invalidValue("join marker", "\(marker)") }
+        return try JoinState.decode(from: &r)
     }
 }
 

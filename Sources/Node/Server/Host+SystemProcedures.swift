@@ -188,6 +188,7 @@ extension Host {
                 case .live: "RUNNING"
                 case .failed: "MISSING"
                 case .rejoining: "REJOINING (\(live) of \(state.slots(of: m.id).count) partitions)"
+                case .joining: "JOINING"
                 }
                 return (Topology.Host(id: m.id, address: m.address, hostname: m.hostname, clientPort: m.clientPort, adminPort: m.adminPort),
                         nodeState, m.state == .live ? m.startedMillis : nil)
