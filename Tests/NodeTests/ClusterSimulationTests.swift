@@ -1,8 +1,9 @@
 // A deterministic simulation of the cluster: the real Raft core (`RaftNode`), the real metadata
-// state machine (`ClusterState.applying`) and the real replication core (`PartitionStreamCore`,
-// one per partition replica, driving a fake site that applies key-value writes), with the same
-// failure-detector, partition-detection and rejoin rules as `ClusterNode`, over a seeded fake
-// network and clock. Clients write through the partition leaders; a write is acknowledged when
+// state machine (`ClusterState.applying`), the real replication core (`PartitionStreamCore`,
+// one per partition replica, driving a fake site that applies key-value writes) and the real
+// membership core (`MembershipCore`: partition detection, failure detection, rejoin admission),
+// over a seeded fake network and clock. The rejoining host's side (asking to rejoin, fetching and
+// loading its replicas) is still driven here rather than by a core. Clients write through the partition leaders; a write is acknowledged when
 // its leader's core answers it.
 //
 // The network drops, duplicates, delays and reorders messages; it is cut symmetrically and
@@ -68,7 +69,7 @@ private struct FakeSite: Equatable {
 private enum DataPayload {
     case entry(PartitionID, StreamEntry)
     case ack(PartitionID, Int64, StreamOutcome)
-    case repairQuery(PartitionID, Int64)
+    case repairQuery(PartitionID, Int64, UInt64)
     case repairAnswer(PartitionID, Int64, [StreamEntry])
     case rejoinRequest(PartitionID)
     case snapshot(PartitionID, Int64, FakeSite)
@@ -109,6 +110,7 @@ private final class ClusterSimulation {
     var cut: Set<[Int32]> = []   // directed (from, to) pairs that drop everything
     let bootstrap: ClusterState
     let timeoutTicks = 8
+    let disconnectGraceTicks = 2
     var violations: [String] = []
     var events: [String] = []
     let config = RaftConfig(electionTimeoutTicks: 6, heartbeatIntervalTicks: 2, maxEntriesPerMessage: 16)
@@ -278,29 +280,44 @@ private final class ClusterSimulation {
         }
     }
 
+    /// A host proposes `command`: as the coordinator, after the coordinator's admission rules
+    /// (the real `MembershipCore`); otherwise it sends it to the coordinator it knows.
     private func propose(_ i: Int, _ command: MetadataCommand) {
-        let (result, ready) = hosts[i].raft.propose(command.encoded())
-        handle(i, ready)
-        if case .notLeader(let leader?) = result, leader != hosts[i].id {
-            send(from: i, to: Int(leader.rawValue), .propose(command))
+        guard hosts[i].raft.role == .leader else {
+            if let leader = hosts[i].raft.leader, leader != hosts[i].id { send(from: i, to: Int(leader.rawValue), .propose(command)) }
+            return
+        }
+        for case .propose(let admitted) in membership(i).received(command, state: hosts[i].state) {
+            let (_, ready) = hosts[i].raft.propose(admitted.encoded())
+            handle(i, ready)
         }
     }
 
-    // MARK: Rules (as in ClusterNode)
+    // MARK: Rules (the real cores)
 
+    private func membership(_ i: Int) -> MembershipCore {
+        MembershipCore(me: hosts[i].id, heartbeatTimeoutMillis: Int64(timeoutTicks), disconnectGraceMillis: Int64(disconnectGraceTicks))
+    }
+
+    /// Partition and failure detection, by `MembershipCore` with ticks for milliseconds. A link's
+    /// connections are down while it is cut either way or the peer is dead (a paused peer keeps
+    /// them open, as a stopped process does).
     private func detect(_ i: Int) {
         guard hosts[i].alive else { return }
-        let members = hosts[i].state.memberIDs
-        var reachable: Set<HostID> = [hosts[i].id]
-        for m in members where m != hosts[i].id && now - (hosts[i].lastHeard[m] ?? now) <= timeoutTicks { reachable.insert(m) }
-        if !QuorumRule(members: members).isQuorum(reachable) {
-            crash(i, why: "stopped: partition detection")
-            return
+        let me = hosts[i].id
+        var peers: [HostID: MembershipCore.Peer] = [:]
+        for m in hosts[i].state.members where m.id != me {
+            let j = Int(m.id.rawValue)
+            let connected = hosts[j].alive && !cut.contains([me.rawValue, m.id.rawValue]) && !cut.contains([m.id.rawValue, me.rawValue])
+            peers[m.id] = MembershipCore.Peer(silenceMillis: hosts[i].lastHeard[m.id].map { Int64(now - $0) }, connected: connected)
         }
-        guard hosts[i].raft.role == .leader else { return }
-        for m in hosts[i].state.members where m.id != hosts[i].id && m.state != .failed {
-            if now - (hosts[i].lastHeard[m.id] ?? now) > timeoutTicks {
-                propose(i, .hostFailed(m.id, reason: "silent"))
+        for action in membership(i).tick(state: hosts[i].state, isCoordinator: hosts[i].raft.role == .leader, peers: peers) {
+            switch action {
+            case .stop(let reason):
+                crash(i, why: "stopped: \(reason.prefix(40))")
+                return
+            case .propose(let command): propose(i, command)
+            case .log: break
             }
         }
     }
@@ -309,12 +326,9 @@ private final class ClusterSimulation {
         let h = hosts[i]
         guard h.incarnation > 1, let member = h.state.member(h.id) else { return }
         if member.incarnation != h.incarnation {
+            // Ask to rejoin; the coordinator's core decides (an earlier life still counted live is
+            // declared failed first).
             guard now % 3 == 0 else { return }
-            guard member.state == .failed else {
-                // Restarted before anyone noticed: its old life ends first (as the coordinator does).
-                propose(i, .hostFailed(h.id, reason: "restarted"))
-                return
-            }
             var m = member
             m.incarnation = h.incarnation
             m.state = .rejoining
@@ -346,7 +360,7 @@ private final class ClusterSimulation {
         let rejoining = Set(state.members.filter { $0.state == .rejoining }.map(\.id))
         for p in hosts[i].streams.keys.sorted() {
             guard let ps = state.partition(p) else { continue }
-            stream(i, p) { $0.membership(leader: ps.leader, live: ps.live, rejoining: rejoining) }
+            stream(i, p) { $0.membership(leader: ps.leader, live: ps.live, rejoining: rejoining, epoch: state.epoch.rawValue) }
         }
     }
 
@@ -369,7 +383,7 @@ private final class ClusterSimulation {
                 }
             case .reply(let call, let seq):
                 if let c = calls.removeValue(forKey: call) { acknowledged.append((c.partition, seq, c.bytes)) }
-            case .repairQuery(let h, let after): sendData(from: i, to: Int(h.rawValue), .repairQuery(p, after))
+            case .repairQuery(let h, let after, let epoch): sendData(from: i, to: Int(h.rawValue), .repairQuery(p, after, epoch))
             case .repairAnswer(let h, let last, let entries): sendData(from: i, to: Int(h.rawValue), .repairAnswer(p, last, entries))
             case .snapshot(let h, let startSeq): sendData(from: i, to: Int(h.rawValue), .snapshot(p, startSeq, hosts[i].sites[p] ?? FakeSite()))
             case .replicaCaughtUp(let h): if now % 2 == 0 { propose(i, .replicaReady(h, p)) }
@@ -412,7 +426,7 @@ private final class ClusterSimulation {
         switch payload {
         case .entry(let p, let entry): stream(j, p) { $0.received(entry, from: sender) }
         case .ack(let p, let seq, let outcome): stream(j, p) { $0.acked(from: sender, seq: seq, outcome) }
-        case .repairQuery(let p, let after): stream(j, p) { $0.repairQueried(by: sender, after: after) }
+        case .repairQuery(let p, let after, let epoch): stream(j, p) { $0.repairQueried(by: sender, after: after, epoch: epoch) }
         case .repairAnswer(let p, let last, let entries): stream(j, p) { $0.repairAnswered(by: sender, lastSeq: last, entries: entries) }
         case .rejoinRequest(let p):
             guard hosts[j].state.member(sender)?.state == .rejoining else { return }
@@ -487,10 +501,14 @@ private final class ClusterSimulation {
                 }
             }
         }
-        // Replicas at the same point of a stream hold the same state.
-        for p in fresh.partitions.map(\.id) {
+        // Live replicas at the same point of a stream hold the same state. A rejoining replica is
+        // left out until it is live: it may follow a leader that has just been deposed (cut off
+        // from the coordinator but not yet from it) and run an entry the new leader numbers
+        // differently; the leader change makes it fetch the partition again.
+        for partition in fresh.partitions {
+            let p = partition.id
             var byPrefix: [Int64: (Int, UInt64)] = [:]
-            for (i, host) in hosts.enumerated() where inGoodStanding(i) && host.loaded.contains(p) {
+            for (i, host) in hosts.enumerated() where inGoodStanding(i) && host.loaded.contains(p) && partition.live.contains(host.id) {
                 guard let core = host.streams[p], !core.isBuffering, let site = host.sites[p] else { continue }
                 if let (j, hash) = byPrefix[core.lastSeq], hash != site.hash {
                     violations.append("t\(now) same prefix, same state: partition \(p.rawValue) at sequence \(core.lastSeq) "

@@ -78,7 +78,7 @@ struct PartitionStreamCoreTests {
         _ = b.received(Self.entry(1), from: Self.a)
         _ = c.received(Self.entry(1), from: Self.a)
         _ = c.received(Self.entry(2, 2), from: Self.a)
-        #expect(b.membership(leader: Self.b, live: [Self.b, Self.c], rejoining: []) == [.repairQuery(Self.c, after: 1)])
+        #expect(b.membership(leader: Self.b, live: [Self.b, Self.c], rejoining: []) == [.repairQuery(Self.c, after: 1, epoch: 0)])
         #expect(b.submit(call: 9, record: .call([3]), transactionID: nil, timestampMicros: 0) == [], "calls wait for the repair")
         let answer = c.repairQueried(by: Self.b, after: 1)
         #expect(answer == [.repairAnswer(Self.b, lastSeq: 2, entries: [Self.entry(2, 2)])])
@@ -167,5 +167,22 @@ struct PartitionStreamCoreTests {
         restarted.startBuffering()
         #expect(restarted.received(Self.entry(41), from: Self.a) == [])
         #expect(restarted.snapshotLoaded(startSeq: 40) == [.execute(Self.entry(41), .ackTo(Self.a))])
+    }
+
+    @Test func aReplicaThatAnsweredANewLeadersRepairQueryTakesNothingMoreFromTheOldLeader() {
+        // c follows a at epoch 5; b is promoted at epoch 6 and asks c before c applies epoch 6.
+        var c = PartitionStreamCore(partition: Self.p, me: Self.c)
+        _ = c.membership(leader: Self.a, live: [Self.a, Self.b, Self.c], rejoining: [], epoch: 5)
+        #expect(c.received(Self.entry(1, 1), from: Self.a) == [.execute(Self.entry(1, 1), .ackTo(Self.a))])
+        #expect(c.repairQueried(by: Self.b, after: 0, epoch: 6) == [.repairAnswer(Self.b, lastSeq: 1, entries: [Self.entry(1, 1)])])
+        // The old leader, cut off from the coordinator but not from c, numbers 2: refused.
+        #expect(c.received(Self.entry(2, 9), from: Self.a) == [])
+        // The new leader's 2 is taken, before and after c applies epoch 6.
+        #expect(c.received(Self.entry(2, 2), from: Self.b) == [.execute(Self.entry(2, 2), .ackTo(Self.b))])
+        _ = c.membership(leader: Self.b, live: [Self.b, Self.c], rejoining: [], epoch: 6)
+        #expect(c.received(Self.entry(3, 3), from: Self.b) == [.execute(Self.entry(3, 3), .ackTo(Self.b))])
+        // A query from an older promotion, arriving late, fences nothing.
+        _ = c.repairQueried(by: Self.a, after: 0, epoch: 5)
+        #expect(c.received(Self.entry(4, 4), from: Self.b) == [.execute(Self.entry(4, 4), .ackTo(Self.b))])
     }
 }

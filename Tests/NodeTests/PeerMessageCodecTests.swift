@@ -111,7 +111,7 @@ import VoltWire
             .statsRequest(requestID: 9, selector: "TABLE"),
             .statsReply(requestID: -9, table: everyValueTable),
             .statsReply(requestID: 0, table: ResultTable(columns: [])),
-            .repairQuery(partition: PartitionID(1), after: Int64.min),
+            .repairQuery(partition: PartitionID(1), after: Int64.min, epoch: UInt64.max),
             .repairAnswer(partition: PartitionID(1), lastSeq: 0, entries: []),
             .repairAnswer(partition: PartitionID(1), lastSeq: Int64.max, entries: entries),
             .rejoinLoaded(partition: PartitionID(0), lastSeq: -1),
@@ -247,7 +247,7 @@ import VoltWire
                                 last: rng.chance(percent: 50))
         case .statsRequest: return .statsRequest(requestID: randomInt64(&rng), selector: randomString(&rng))
         case .statsReply: return .statsReply(requestID: randomInt64(&rng), table: randomTable(&rng))
-        case .repairQuery: return .repairQuery(partition: PartitionID(randomInt32(&rng)), after: randomInt64(&rng))
+        case .repairQuery: return .repairQuery(partition: PartitionID(randomInt32(&rng)), after: randomInt64(&rng), epoch: rng.next())
         case .repairAnswer:
             return .repairAnswer(partition: PartitionID(randomInt32(&rng)), lastSeq: randomInt64(&rng),
                                  entries: (0..<rng.below(3)).map { _ in randomEntry(&rng) })

@@ -111,8 +111,8 @@ extension ClusterNode {
             if let reply = s.replies.removeValue(forKey: call), let result = s.results.removeValue(forKey: seq) {
                 deferred.append { reply(result) }
             }
-        case .repairQuery(let host, let after):
-            mesh.send(.repairQuery(partition: p, after: after), to: host)
+        case .repairQuery(let host, let after, let epoch):
+            mesh.send(.repairQuery(partition: p, after: after, epoch: epoch), to: host)
         case .repairAnswer(let host, let lastSeq, let entries):
             mesh.send(.repairAnswer(partition: p, lastSeq: lastSeq, entries: entries), to: host)
         case .snapshot(let host, let startSeq):
@@ -211,7 +211,7 @@ extension ClusterNode {
         let rejoining = Set(state.members.filter { $0.state == .rejoining }.map(\.id))
         for stream in streams.compactMap({ $0 }) {
             guard let p = state.partition(stream.partition) else { continue }
-            step(stream) { $0.core.membership(leader: p.leader, live: p.live, rejoining: rejoining) }
+            step(stream) { $0.core.membership(leader: p.leader, live: p.live, rejoining: rejoining, epoch: state.epoch.rawValue) }
         }
     }
 
@@ -221,9 +221,9 @@ extension ClusterNode {
         step(stream) { $0.core.rejoinerLoaded(peer, lastSeq: lastSeq) }
     }
 
-    func repairQueried(_ p: PartitionID, after: Int64, by peer: HostID) {
+    func repairQueried(_ p: PartitionID, after: Int64, epoch: UInt64, by peer: HostID) {
         guard let stream = stream(for: p) else { return }
-        step(stream) { $0.core.repairQueried(by: peer, after: after) }
+        step(stream) { $0.core.repairQueried(by: peer, after: after, epoch: epoch) }
     }
 
     func repairAnswered(_ p: PartitionID, lastSeq: Int64, entries: [StreamEntry], by peer: HostID) {

@@ -8,14 +8,10 @@
 // local partition (ClusterNode+Replication.swift), the forwarded calls, the multi-partition
 // bookkeeping (ClusterNode+Multi.swift) and the rejoin progress (ClusterNode+Rejoin.swift).
 //
-// Failure detection runs on the coordinator (the metadata log's leader) only, so that only the
-// majority side can declare a host failed: a member that has sent nothing for the heartbeat
-// timeout, or whose connections are all down for `disconnectGraceMillis`, is proposed failed.
-// Partition detection runs on every host: a host that has not heard from a quorum of members
-// (itself included; an exact half counts when it holds the lowest member id, VoltDB's tie-break)
-// within the heartbeat timeout stops at once, before serving another call, and exits with a
-// message. That is also what a host resumed after SIGSTOP finds first, so it never serves the
-// stale data it holds.
+// Failure detection, partition detection and the admission of rejoins are decided by
+// `MembershipCore` (MembershipCore.swift, which states the rules); this shell feeds it what the
+// mesh observes on every heartbeat tick and every proposal it receives as coordinator, and
+// carries out what it decides.
 
 import Consensus
 import Dispatch
@@ -48,7 +44,7 @@ public final class ClusterNode: Sendable {
     let engine: Engine
     let mesh: Mesh
     let heartbeatTimeoutMillis: Int
-    let disconnectGraceMillis = 500
+    let membership: MembershipCore
     let services: ClusterHostServices
     private let metadataRef = Mutex<MetadataLog?>(nil)
     let current: Mutex<ClusterState>
@@ -65,8 +61,6 @@ public final class ClusterNode: Sendable {
     private let poisoned = Mutex<[HostID: Int64]>([:])
     /// Whether any member is failed: lets the hot path skip the declared-failed check.
     let anyFailed = Atomic<Bool>(false)
-    /// Last time (monotonic ms) this host had quorum contact; partition detection measures from it.
-    private let quorumSince = Atomic<Int64>(0)
 
     init(me: HostID, incarnation: UInt64, engine: Engine, mesh: Mesh, state: ClusterState, heartbeatTimeoutMillis: Int,
          restarted: Bool, services: ClusterHostServices) {
@@ -75,12 +69,12 @@ public final class ClusterNode: Sendable {
         self.engine = engine
         self.mesh = mesh
         self.heartbeatTimeoutMillis = heartbeatTimeoutMillis
+        self.membership = MembershipCore(me: me, heartbeatTimeoutMillis: Int64(heartbeatTimeoutMillis))
         self.services = services
         current = Mutex(state)
         var streams = [PartitionStream?](repeating: nil, count: state.partitionCount)
         for p in state.slots(of: me) { streams[Int(p.rawValue)] = PartitionStream(partition: p, me: me, restarted: restarted) }
         self.streams = streams
-        quorumSince.store(Host.monotonicMillis(), ordering: .relaxed)
     }
 
     func attach(_ metadata: MetadataLog) { metadataRef.withLock { $0 = metadata } }
@@ -150,7 +144,7 @@ public final class ClusterNode: Sendable {
         case .rejoinRequest(let p): rejoinRequested(p, by: peer)
         case .rejoinChunk(let p, let seq, let ddl, let payload, let last):
             rejoinChunkReceived(p, startSeq: seq, ddl: ddl, payload: payload, last: last, from: peer)
-        case .repairQuery(let p, let after): repairQueried(p, after: after, by: peer)
+        case .repairQuery(let p, let after, let epoch): repairQueried(p, after: after, epoch: epoch, by: peer)
         case .rejoinLoaded(let p, let lastSeq): rejoinLoaded(p, lastSeq: lastSeq, by: peer)
         case .repairAnswer(let p, let lastSeq, let entries): repairAnswered(p, lastSeq: lastSeq, entries: entries, by: peer)
         case .statsRequest(let id, let selector):
@@ -175,34 +169,48 @@ public final class ClusterNode: Sendable {
 
     // MARK: Metadata
 
-    /// Proposes `command` through the coordinator: directly if this host coordinates, else sent to it.
-    /// Runs on its own queue: it is called from inside metadata callbacks, which hold the log's lock.
+    /// Proposes `command` through the coordinator: if this host coordinates, after the
+    /// coordinator's admission rules (`MembershipCore.received`), else sent to the coordinator,
+    /// which applies them. Runs on its own queue: it is called from inside metadata callbacks,
+    /// which hold the log's lock.
     func propose(_ command: MetadataCommand) {
         proposals.async { [self] in
             guard let metadata else { return }
-            if metadata.propose(command) { return }
-            if let coordinator = metadata.coordinator, coordinator != me { mesh.send(.propose(command), to: coordinator) }
+            if metadata.isCoordinator {
+                admit(command, metadata)
+            } else if let coordinator = metadata.coordinator, coordinator != me {
+                mesh.send(.propose(command), to: coordinator)
+            }
         }
     }
 
     private func coordinatorReceived(_ command: MetadataCommand, from peer: HostID) {
-        let state = self.state
-        switch command {
-        case .rejoinBegin(let member):
-            guard let known = state.member(member.id) else { return }
-            if known.state == .live && known.incarnation != member.incarnation {
-                // Restarted before we noticed it died: its old life is over.
-                propose(.hostFailed(member.id, reason: "it restarted"))
-                return
-            }
-            guard known.state == .failed, known.incarnation != member.incarnation else { return }
-            if let other = state.rejoining, other != member.id {
-                log("Host \(member.id.rawValue) asks to rejoin; it waits until host \(other.rawValue) has finished rejoining")
-                return
-            }
-        default: break
+        proposals.async { [self] in
+            guard let metadata, metadata.isCoordinator else { return }
+            admit(command, metadata)
         }
-        propose(command)
+    }
+
+    /// The coordinator's side of a proposal (on the proposals queue).
+    private func admit(_ command: MetadataCommand, _ metadata: MetadataLog) {
+        for action in membership.received(command, state: state) {
+            switch action {
+            case .propose(let admitted): metadata.propose(admitted)
+            case .stop(let reason): die(reason)
+            case .log(let line): log(line)
+            }
+        }
+    }
+
+    /// Carries out what the membership core decided on a tick.
+    private func perform(_ actions: [MembershipCore.Action]) {
+        for action in actions {
+            switch action {
+            case .propose(let command): propose(command)
+            case .stop(let reason): die(reason)
+            case .log(let line): log(line)
+            }
+        }
     }
 
     /// Called by the metadata log, in commit order, for every applied command.
@@ -279,43 +287,13 @@ public final class ClusterNode: Sendable {
         metadata?.tick()
         let state = self.state
         let now = Host.monotonicMillis()
-        checkQuorum(state, now: now)
-        if metadata?.isCoordinator == true { detectFailures(state, now: now) }
+        var peers: [HostID: MembershipCore.Peer] = [:]
+        for m in state.members where m.id != me {
+            peers[m.id] = MembershipCore.Peer(silenceMillis: mesh.silenceMillis(m.id, now: now), connected: mesh.isConnected(m.id))
+        }
+        perform(membership.tick(state: state, isCoordinator: metadata?.isCoordinator == true, peers: peers))
+        guard !fatal.load(ordering: .relaxed) else { return }
         rejoinTick(state)
-    }
-
-    /// Partition detection: see the file header.
-    private func checkQuorum(_ state: ClusterState, now: Int64) {
-        let members = state.memberIDs
-        var reachable: Set<HostID> = [me]
-        for m in members where m != me {
-            if let silence = mesh.silenceMillis(m, now: now), silence <= Int64(heartbeatTimeoutMillis) { reachable.insert(m) }
-        }
-        if Self.isQuorum(reachable, of: members) {
-            quorumSince.store(now, ordering: .relaxed)
-            return
-        }
-        let heard = reachable.sorted().map { String($0.rawValue) }.joined(separator: ", ")
-        die("partition detection: this host reaches only hosts \(heard) of \(members.count) for more than the heartbeat "
-            + "timeout (\(heartbeatTimeoutMillis) ms), which is not a majority; stopping so that the majority side "
-            + "can continue without a split brain")
-    }
-
-    /// A majority, or exactly half including the lowest member id (VoltDB's tie-break): the
-    /// metadata log's own rule, so a host that keeps serving can always commit.
-    static func isQuorum(_ reachable: Set<HostID>, of members: [HostID]) -> Bool {
-        QuorumRule(members: members).isQuorum(reachable)
-    }
-
-    private func detectFailures(_ state: ClusterState, now: Int64) {
-        for member in state.members where member.id != me && member.state != .failed {
-            let silence = mesh.silenceMillis(member.id, now: now) ?? 0
-            if silence > Int64(heartbeatTimeoutMillis) {
-                propose(.hostFailed(member.id, reason: "no heartbeat for \(silence) ms"))
-            } else if !mesh.isConnected(member.id) && silence > Int64(disconnectGraceMillis) {
-                propose(.hostFailed(member.id, reason: "its connections closed"))
-            }
-        }
     }
 
     /// Stops serving at once and tells the host to exit.

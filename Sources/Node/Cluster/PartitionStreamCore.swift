@@ -22,6 +22,14 @@
 // meanwhile wait. The union of the survivors' entries is kept, so an entry that reached any
 // surviving replica is never dropped and never numbered twice (VoltDB's repair step).
 //
+// Fencing. A replica may hear the new leader's repair query before it applies the metadata that
+// deposed the old leader, and the old leader (cut off from the coordinator but not from this
+// replica) may still be numbering entries. An entry it ran after answering would be one the new
+// leader never learned of, and the two would number the same sequence differently (the cluster
+// simulator found this). So a repair query carries the metadata epoch of the promotion, and a
+// replica that answers one from a newer epoch than it has applied accepts entries only from that
+// host until it applies metadata at least that new. A stale query (an older epoch) fences nothing.
+//
 // Rejoin. A restarted host ignores entries until its rejoin begins (`startBuffering`), then
 // buffers what its leader sends until the snapshot taken at `startSeq` is loaded
 // (`snapshotLoaded`), runs the buffered entries after `startSeq` in order, acknowledging each, and
@@ -78,7 +86,7 @@ struct PartitionStreamCore: Sendable {
         case send(HostID, StreamEntry)
         case execute(StreamEntry, Report)
         case reply(call: Int64, seq: Int64)
-        case repairQuery(HostID, after: Int64)
+        case repairQuery(HostID, after: Int64, epoch: UInt64)
         case repairAnswer(HostID, lastSeq: Int64, entries: [StreamEntry])
         case snapshot(for: HostID, startSeq: Int64)
         /// The rejoining host holds every entry and is awaited for new ones: propose it live.
@@ -125,6 +133,14 @@ struct PartitionStreamCore: Sendable {
     private(set) var recent: [StreamEntry] = []
     /// While repairing after a promotion: the replicas still to answer, and what each holds.
     private(set) var repairing: [HostID: Int64?]?
+    /// The metadata epoch of the last `membership` input.
+    private(set) var appliedEpoch: UInt64 = 0
+    /// Set by a repair query from a newer epoch than applied: only this host's entries are taken.
+    private(set) var fence: Fence?
+    struct Fence: Sendable, Equatable {
+        var host: HostID
+        var epoch: UInt64
+    }
     private(set) var queued: [(call: Int64?, record: StreamRecord, transactionID: Int64?, timestampMicros: Int64)] = []
 
     init(partition: PartitionID, me: HostID, restarted: Bool = false, recentMax: Int = 20_000) {
@@ -213,7 +229,9 @@ struct PartitionStreamCore: Sendable {
 
     /// The applied metadata changed: the partition's leader and live replicas, and the hosts
     /// rejoining the cluster.
-    mutating func membership(leader newLeader: HostID, live newLive: [HostID], rejoining: Set<HostID>) -> [Action] {
+    mutating func membership(leader newLeader: HostID, live newLive: [HostID], rejoining: Set<HostID>, epoch: UInt64 = 0) -> [Action] {
+        appliedEpoch = max(appliedEpoch, epoch)
+        if let f = fence, f.epoch <= appliedEpoch { fence = nil }
         let promoted = newLeader == me && leader != nil && leader != me && !ignoring && buffered == nil
         let rejoinerLostItsLeader = leader != nil && leader != newLeader && !ignoring && !newLive.contains(me)
             && (buffered != nil || !live.contains(me))
@@ -243,7 +261,7 @@ struct PartitionStreamCore: Sendable {
             let others = live.subtracting([me]).sorted()
             if !others.isEmpty {
                 repairing = Dictionary(uniqueKeysWithValues: others.map { ($0, nil) })
-                actions += others.map { .repairQuery($0, after: lastSeq) }
+                actions += others.map { .repairQuery($0, after: lastSeq, epoch: appliedEpoch) }
             }
         }
         return actions
@@ -251,9 +269,11 @@ struct PartitionStreamCore: Sendable {
 
     // MARK: Repair
 
-    /// Another replica's new leader asks what this replica holds after `after`.
-    func repairQueried(by host: HostID, after: Int64) -> [Action] {
-        [.repairAnswer(host, lastSeq: lastSeq, entries: recent.filter { $0.seq > after })]
+    /// Another replica's new leader, promoted at `epoch`, asks what this replica holds after
+    /// `after`. From a newer epoch than this replica has applied, it fences the old leader out.
+    mutating func repairQueried(by host: HostID, after: Int64, epoch: UInt64 = 0) -> [Action] {
+        if epoch > appliedEpoch && epoch > (fence?.epoch ?? 0) { fence = Fence(host: host, epoch: epoch) }
+        return [.repairAnswer(host, lastSeq: lastSeq, entries: recent.filter { $0.seq > after })]
     }
 
     /// A replica answered the repair query: run what it has and we lack, in order.
@@ -306,6 +326,7 @@ struct PartitionStreamCore: Sendable {
             buffered!.append((entry, sender))
             return []
         }
+        if let fence, sender != fence.host { return [] }
         guard entry.seq > lastSeq else { return [] }
         guard entry.seq == lastSeq + 1 else {
             return [.fatal("the replication stream of partition \(partition.rawValue) from host \(sender.rawValue) skipped "

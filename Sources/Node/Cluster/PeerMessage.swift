@@ -81,7 +81,8 @@ public enum PeerMessage: Sendable, Equatable {
     case statsRequest(requestID: Int64, selector: String)
     case statsReply(requestID: Int64, table: ResultTable)
     /// A newly promoted leader asks a replica for the entries it holds after `after`.
-    case repairQuery(partition: PartitionID, after: Int64)
+    /// A new leader, promoted at metadata `epoch`, asks a replica what it holds after `after`.
+    case repairQuery(partition: PartitionID, after: Int64, epoch: UInt64)
     case repairAnswer(partition: PartitionID, lastSeq: Int64, entries: [StreamEntry])
     /// A rejoining host has loaded its snapshot of the partition and run everything up to `lastSeq`.
     case rejoinLoaded(partition: PartitionID, lastSeq: Int64)
@@ -677,7 +678,8 @@ extension PeerMessage: MeshCodable {
             w.write(p); w.writeInt64(seq); w.writeArray(ddl); w.writeBytes(payload); w.writeBool(last)
         case .statsRequest(let id, let selector): w.writeInt64(id); w.writeString(selector)
         case .statsReply(let id, let table): w.writeInt64(id); table.encodeExact(into: &w)
-        case .repairQuery(let p, let seq), .rejoinLoaded(let p, let seq): w.write(p); w.writeInt64(seq)
+        case .repairQuery(let p, let seq, let epoch): w.write(p); w.writeInt64(seq); w.writeUInt64(epoch)
+        case .rejoinLoaded(let p, let seq): w.write(p); w.writeInt64(seq)
         case .repairAnswer(let p, let lastSeq, let entries): w.write(p); w.writeInt64(lastSeq); w.writeArray(entries)
         case .replace(let id, let bootstrap, let current, let term):
             w.write(id); w.writeBytes(bootstrap); w.writeBytes(current); w.writeUInt64(term)
@@ -723,7 +725,8 @@ extension PeerMessage: MeshCodable {
                                 last: try r.readBool("last"))
         case .statsRequest: return .statsRequest(requestID: try r.readInt64("request"), selector: try r.readNonNullString("selector"))
         case .statsReply: return .statsReply(requestID: try r.readInt64("request"), table: try ResultTable.decodeExact(from: &r))
-        case .repairQuery: return .repairQuery(partition: try r.readPartitionID(), after: try r.readInt64("after"))
+        case .repairQuery:
+            return .repairQuery(partition: try r.readPartitionID(), after: try r.readInt64("after"), epoch: try r.readUInt64("epoch"))
         case .repairAnswer:
             return .repairAnswer(partition: try r.readPartitionID(), lastSeq: try r.readInt64("last seq"),
                                  entries: try r.readArray(StreamEntry.self, "entry count"))
