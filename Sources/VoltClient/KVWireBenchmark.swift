@@ -9,7 +9,16 @@
 //      Any failed upsert fails the benchmark.
 //   4. Run: random GETs (`STORE.select`) and PUTs (`STORE.upsert`) for warm-up plus duration;
 //      only calls sent after the warm-up and answered before the end count.
-//   5. Time `SELECT COUNT(*) FROM STORE` through @AdHoc `countRepetitions` times (median, best).
+//   5. Time `SELECT COUNT(*) FROM STORE` through @AdHoc `countRepetitions` times (median, best),
+//      on the control connection, or on a new one if its host went away during the run.
+//
+// Client affinity, following the topology (when the server reports an elastic ring: OVERVIEW and
+// TOPO, read on the control connection): in the run each connection sends only keys whose
+// partition its host leads, as VoltDB's clients do, so no call takes an extra hop; every host of
+// the topology gets `connectionsPerServer` connections, listed in `servers` or not; and the
+// topology is followed while the run goes on (FollowingConnections: a new map on every change,
+// calls in flight keep their host). Without a usable topology every connection draws from every
+// key, and nothing is followed.
 //
 // Keys are `K000000000`…, the value is `valueBytes` bytes from SplitMix64(seed), each connection's
 // random stream is seeded from the seed and its index, so two runs with the same options send the
@@ -65,6 +74,8 @@ public enum KVWireBenchmark {
         public var createdTable: Bool
         /// The first failed call of the measured period, `STATUS_NAME: message`.
         public var firstFailure: String?
+        /// Topology changes applied during the run (0 when the topology was not followed).
+        public var topologyUpdates: Int
     }
 
     /// The embedded benchmark's key spelling, so both variants touch the same rows.
@@ -78,26 +89,24 @@ public enum KVWireBenchmark {
     public static let partitionTable = "PARTITION TABLE STORE ON COLUMN KEY"
 
     public static func run<Recorder: LatencyRecorder>(_ options: Options, recording: Recorder.Type = Recorder.self,
-                                                      progress: (String) -> Void = { _ in })
+                                                      progress: @escaping @Sendable (String) -> Void = { _ in })
         throws(KVWireBenchmarkError) -> Result<Recorder>
     {
         precondition(!options.servers.isEmpty && options.keys > 0 && options.connectionsPerServer > 0)
-        let control = try connectControl(options)
+        var control = try connectControl(options.servers, options)
         defer { control.close() }
         let created = try ensureStore(control)
         if created { progress("created table STORE, partitioned on KEY") }
-        let partitions = partitionCount(control)
+        var partitions = partitionCount(control)
+        let topology = (try? KVTopology.read(control)) ?? nil
 
         var sockets: [WireSocket] = []
         defer { for socket in sockets { socket.close() } }
         for server in options.servers {
-            for _ in 0..<options.connectionsPerServer {
-                do {
-                    sockets.append(try WireSocket.connect(server, username: options.username, password: options.password,
-                                                          timeoutMillis: options.timeoutMillis))
-                } catch {
-                    throw KVWireBenchmarkError("cannot open a benchmark connection to \(server): \(error)")
-                }
+            do {
+                sockets += try connect(server, options)
+            } catch {
+                throw KVWireBenchmarkError("cannot open a benchmark connection to \(server): \(error)")
             }
         }
 
@@ -129,44 +138,51 @@ public enum KVWireBenchmark {
         progress("warming up \(format(options.warmupSeconds))s, then measuring \(format(options.durationSeconds))s"
                  + " (\(options.maxInFlightPerConnection) calls in flight per connection"
                  + (options.ratePerSecond.map { ", target \(Int($0)) ops/s" } ?? "") + ")")
-        var run = PipelinedKVDriver.Report<Recorder>()
-        var lost: [PipelinedKVDriver.Report<Recorder>] = []
         let phase = PipelinedKVDriver.Phase(epochNanos: start, sendUntilNanos: end, measureFromNanos: warmupEnd,
                                             measureUntilNanos: end, ratePerConnection: rate)
-        // Leader affinity, as VoltDB's clients do: each connection sends only keys whose partition
-        // its host leads, so no call takes an extra hop. Without a usable topology (or when a host
-        // leads nothing) every connection draws from every key.
-        let affinity = leaderAffinity(control, servers: options.servers, keys: options.keys)
-        if affinity != nil { progress("routing each call to its partition leader's host (client affinity)") }
-        let perServer = options.connectionsPerServer
-        for report in driver.run(phase, sockets: sockets,
-                                 work: (0..<connections).map { c -> PipelinedKVDriver.Work in
-                                     let seed = options.seed &+ UInt64(c + 1) &* 0x9E37_79B9_7F4A_7C15
-                                     if let keys = affinity?[c / perServer], !keys.isEmpty {
-                                         return .randomAmong(getRatio: options.getRatio, keys: keys, seed: seed)
-                                     }
-                                     return .random(getRatio: options.getRatio, keyCount: options.keys, seed: seed)
-                                 },
-                                 recording: Recorder.self) {
+        let run = driver.start(phase, recording: Recorder.self)
+        defer { for socket in run.sockets { socket.close() } }
+        var topologyUpdates = 0
+        var latest = topology
+        if let topology {
+            progress("routing each call to its partition leader's host (client affinity), following topology changes")
+            let follower = FollowingConnections(run: run, topology: topology, options: options, progress: progress)
+            for socket in sockets { follower.add(socket) }
+            follower.follow(until: end)
+            topologyUpdates = follower.updatesApplied
+            latest = follower.latest
+        } else {
+            for (c, socket) in sockets.enumerated() {
+                run.add(socket, .random(getRatio: options.getRatio, keyCount: options.keys, seed: seed(connection: c, options)))
+            }
+        }
+        var measured = PipelinedKVDriver.Report<Recorder>()
+        var lost: [PipelinedKVDriver.Report<Recorder>] = []
+        let reports = run.wait()
+        for report in reports {
             if report.error != nil { lost.append(report) }
             var counted = report
             counted.error = nil
-            run.merge(counted)
+            measured.merge(counted)
         }
         // A host that fails mid-run (a failover under load) closes its connections; the run goes
         // on over the others and says what was lost. Only losing every connection fails it.
-        if lost.count == connections { throw KVWireBenchmarkError("the run failed: \(lost[0].error ?? "every connection was lost")") }
+        if lost.count == reports.count { throw KVWireBenchmarkError("the run failed: \(lost[0].error ?? "every connection was lost")") }
         if !lost.isEmpty {
             let unanswered = lost.reduce(0) { $0 + $1.sent - $1.answered }
-            progress("\(lost.count) of \(connections) connections were lost during the run (\(lost[0].error ?? "")); "
+            progress("\(lost.count) of \(reports.count) connections were lost during the run (\(lost[0].error ?? "")); "
                      + "\(unanswered) calls in flight on them got no answer and are not counted")
         }
+        if let latest { partitions = latest.partitionCount }
 
+        // The control connection's host may have left during the run: then any other will do.
+        let countServers = (latest.map { t in t.hosts.compactMap { t.addresses[$0] } } ?? []) + options.servers
         var countMillis: [Double] = []
         var rows = 0
         for _ in 0..<max(1, options.countRepetitions) {
             let t0 = MonotonicClock.nanos()
-            let response = try call(control, "@AdHoc", [.string("SELECT COUNT(*) FROM STORE")])
+            let response = try callReconnecting(&control, "@AdHoc", [.string("SELECT COUNT(*) FROM STORE")],
+                                                servers: countServers, options)
             countMillis.append(Double(MonotonicClock.nanos() - t0) / 1e6)
             guard response.status == .success, case .integer(let n)? = response.tables.first?.scalar else {
                 throw KVWireBenchmarkError("SELECT COUNT(*) FROM STORE failed: "
@@ -175,50 +191,58 @@ public enum KVWireBenchmark {
             rows = Int(n)
         }
         countMillis.sort()
-        return Result(gets: run.gets, puts: run.puts, failures: run.failures, seconds: options.durationSeconds,
-                      latency: run.latency, loadSeconds: loadSeconds, rows: rows,
+        return Result(gets: measured.gets, puts: measured.puts, failures: measured.failures,
+                      seconds: options.durationSeconds, latency: measured.latency, loadSeconds: loadSeconds, rows: rows,
                       countMillisMedian: countMillis[countMillis.count / 2], countMillisMin: countMillis[0],
-                      partitions: partitions, createdTable: created, firstFailure: run.firstFailure)
+                      partitions: partitions, createdTable: created, firstFailure: measured.firstFailure,
+                      topologyUpdates: topologyUpdates)
     }
 
-    /// For each server (in order), the key indexes whose partition that server's host leads; nil
-    /// when the topology cannot be read or some server's host leads no partition.
-    static func leaderAffinity(_ control: VoltClientConnection, servers: [ServerAddress], keys: Int) -> [[Int]]? {
-        guard servers.count > 1,
-              let overview = try? control.call("@SystemInformation", [.string("OVERVIEW")]), overview.status == .success,
-              let topo = try? control.call("@Statistics", [.string("TOPO"), .integer(0)]), topo.status == .success,
-              topo.tables.count >= 2, let hosts = overview.tables.first else { return nil }
-        guard case .bytes(let blob)? = topo.tables[1].rows.first?.last, let ring = try? HashRing(configBlob: blob) else { return nil }
-        var hostOfPort: [Int: Int] = [:]
-        for row in hosts.rows where hosts.text(row, "KEY") == "CLIENTPORT" {
-            if case .integer(let id)? = row.first, let port = hosts.text(row, "VALUE").flatMap(Int.init) { hostOfPort[port] = Int(id) }
+    /// The random stream of connection number `c` (in the order connections were opened).
+    static func seed(connection c: Int, _ options: Options) -> UInt64 {
+        options.seed &+ UInt64(c + 1) &* 0x9E37_79B9_7F4A_7C15
+    }
+
+    /// `connectionsPerServer` logged-in pipelined sockets to `server`.
+    static func connect(_ server: ServerAddress, _ options: Options, timeoutMillis: Int? = nil)
+        throws(ClientConnectionError) -> [WireSocket]
+    {
+        var opened: [WireSocket] = []
+        do {
+            for _ in 0..<options.connectionsPerServer {
+                opened.append(try WireSocket.connect(server, username: options.username, password: options.password,
+                                                     timeoutMillis: timeoutMillis ?? options.timeoutMillis))
+            }
+        } catch {
+            for socket in opened { socket.close() }
+            throw error
         }
-        var leaderOf: [Int32: Int] = [:]
-        for row in topo.tables[0].rows {
-            guard case .integer(let p)? = row.first, case .string(let leader)? = row.last,
-                  let host = leader.split(separator: ":").first.flatMap({ Int($0) }) else { continue }
-            leaderOf[Int32(p)] = host
-        }
-        let serverHosts = servers.map { hostOfPort[$0.port] }
-        guard serverHosts.allSatisfy({ $0 != nil }) else { return nil }
-        var out = [[Int]](repeating: [], count: servers.count)
-        for k in 0..<keys {
-            let partition = ring.partition(forKey: .string(key(k)), type: .varchar)
-            guard let leader = leaderOf[partition.rawValue] else { return nil }
-            for (i, host) in serverHosts.enumerated() where host == leader { out[i].append(k) }
-        }
-        return out.contains(where: \.isEmpty) ? nil : out
+        return opened
     }
 
     // MARK: Control connection
 
-    private static func connectControl(_ options: Options) throws(KVWireBenchmarkError) -> VoltClientConnection {
+    private static func connectControl(_ servers: [ServerAddress], _ options: Options) throws(KVWireBenchmarkError) -> VoltClientConnection {
         do {
-            return try FirstReachable.connect(options.servers, username: options.username, password: options.password,
+            return try FirstReachable.connect(servers, username: options.username, password: options.password,
                                               timeoutMillis: options.timeoutMillis)
         } catch {
             throw KVWireBenchmarkError(error.description)
         }
+    }
+
+    /// `call`, on a new connection to the first of `servers` that accepts one when the control
+    /// connection fails (its host went away during the run).
+    private static func callReconnecting(_ control: inout VoltClientConnection, _ procedure: String, _ parameters: [WireParameter],
+                                         servers: [ServerAddress], _ options: Options) throws(KVWireBenchmarkError) -> ClientResponse {
+        do {
+            return try control.call(procedure, parameters)
+        } catch {
+            if case .timedOut = error { throw KVWireBenchmarkError("\(procedure) failed: \(error)") }
+        }
+        control.close()
+        control = try connectControl(servers, options)
+        return try call(control, procedure, parameters)
     }
 
     private static func call(_ control: VoltClientConnection, _ procedure: String, _ parameters: [WireParameter])

@@ -21,6 +21,13 @@
 // A phase ends when the sender is done and every call it sent is answered. A connection that
 // breaks, or goes `timeoutMillis` with calls in flight and no response, fails the phase: the
 // receiver closes the gate (stopping the sender) and shuts the socket down (waking a blocked send).
+//
+// A timed phase can change while it runs (`Run`): connections join it (a host that joined the
+// cluster), connections are retired (their host left the topology: the sender stops, the calls in
+// flight are still answered and counted), and a routed sender (`Work.routed`) draws each batch's
+// keys from the KeyRouter's current map, so a new map applies from the next batch. A routed
+// sender whose host leads nothing sends nothing until a map gives it keys; with a target rate it
+// paces at its share of the current map (KeyRouter), its schedule restarting at every new map.
 
 import Foundation
 import Synchronization
@@ -37,13 +44,14 @@ public protocol LatencyRecorder: Sendable {
 /// Runs phases of the KV workload over a set of logged-in sockets.
 public struct PipelinedKVDriver: Sendable {
     /// What one connection sends in a phase.
-    public enum Work: Sendable, Equatable {
+    public enum Work: Sendable {
         /// Upserts of keys `first`, `first + stride`, … below `keyCount`.
         case load(first: Int, stride: Int, keyCount: Int)
         /// Random GETs (a `getRatio` share) and PUTs of keys below `keyCount` until the phase's end.
         case random(getRatio: Double, keyCount: Int, seed: UInt64)
-        /// The same, drawn only from `keys` (the keys whose partition this connection's host leads).
-        case randomAmong(getRatio: Double, keys: [Int], seed: UInt64)
+        /// The same, drawn only from the keys `router`'s current map gives `host` (those whose
+        /// partition it leads), re-read every batch.
+        case routed(getRatio: Double, host: HostID, router: KeyRouter, seed: UInt64)
     }
 
     /// What one phase measures: calls sent at or after `measureFromNanos` and answered at or
@@ -93,6 +101,9 @@ public struct PipelinedKVDriver: Sendable {
         }
     }
 
+    /// How long a routed sender with no keys sleeps before looking at the map again.
+    static let idlePauseNanos: UInt64 = 5_000_000
+
     public var encoder: KVInvocationEncoder
     public var maxInFlight: Int
     /// Calls written with one send(2), at most.
@@ -111,10 +122,33 @@ public struct PipelinedKVDriver: Sendable {
     public func run<Recorder: LatencyRecorder>(_ phase: Phase, sockets: [WireSocket], work: [Work],
                                                recording: Recorder.Type = Recorder.self) -> [Report<Recorder>] {
         precondition(sockets.count == work.count, "\(sockets.count) sockets for \(work.count) work items")
-        let channels = sockets.map { Channel<Recorder>(socket: $0, window: maxInFlight) }
-        let group = DispatchGroup()
-        for (channel, work) in zip(channels, work) {
-            let driver = self
+        let run = start(phase, recording: Recorder.self)
+        for (socket, work) in zip(sockets, work) { run.add(socket, work) }
+        return run.wait()
+    }
+
+    /// Starts a phase with no connections; `add` gives it some.
+    public func start<Recorder: LatencyRecorder>(_ phase: Phase, recording: Recorder.Type = Recorder.self) -> Run<Recorder> {
+        Run(driver: self, phase: phase)
+    }
+
+    /// A phase in progress, whose connections can change until it is waited for.
+    public final class Run<Recorder: LatencyRecorder>: Sendable {
+        let driver: PipelinedKVDriver
+        let phase: Phase
+        private let group = DispatchGroup()
+        private let channels = Mutex<[Channel<Recorder>]>([])
+
+        init(driver: PipelinedKVDriver, phase: Phase) {
+            self.driver = driver
+            self.phase = phase
+        }
+
+        /// Starts `work` on `socket` (a sender and a receiver thread). Not after `wait` began.
+        public func add(_ socket: WireSocket, _ work: Work) {
+            let channel = Channel<Recorder>(socket: socket, window: driver.maxInFlight)
+            channels.withLock { $0.append(channel) }
+            let (driver, phase, group) = (driver, phase, group)
             group.enter()
             Thread {
                 driver.send(work, phase: phase, channel: channel)
@@ -126,12 +160,38 @@ public struct PipelinedKVDriver: Sendable {
                 group.leave()
             }.start()
         }
-        group.wait()
-        return channels.map { channel in
-            var report = channel.report.withLock { $0 }
-            report.sent = channel.sentTotal.load(ordering: .acquiring)
-            report.error = report.error ?? channel.senderError.withLock { $0 }
-            return report
+
+        /// Stops sending on every connection to `host`; the calls in flight on them are still
+        /// answered and counted. Returns how many of them were live (neither broken nor retired).
+        @discardableResult
+        public func retire(host: HostID) -> Int {
+            channels.withLock { list in
+                list.filter { channel in
+                    guard channel.socket.login.hostID == host else { return false }
+                    let wasLive = channel.isLive
+                    channel.retired.store(true, ordering: .releasing)
+                    return wasLive
+                }.count
+            }
+        }
+
+        /// Hosts with at least one connection that is neither broken nor retired.
+        public var liveHosts: Set<HostID> {
+            channels.withLock { list in Set(list.filter(\.isLive).map(\.socket.login.hostID)) }
+        }
+
+        /// Every socket added so far, in the order added.
+        public var sockets: [WireSocket] { channels.withLock { $0.map(\.socket) } }
+
+        /// Waits for every connection to finish and returns their reports, in the order added.
+        public func wait() -> [Report<Recorder>] {
+            group.wait()
+            return channels.withLock { $0 }.map { channel in
+                var report = channel.report.withLock { $0 }
+                report.sent = channel.sentTotal.load(ordering: .acquiring)
+                report.error = report.error ?? channel.senderError.withLock { $0 }
+                return report
+            }
         }
     }
 
@@ -144,6 +204,12 @@ public struct PipelinedKVDriver: Sendable {
         let senderDone = Atomic<Bool>(false)
         let senderError = Mutex<String?>(nil)
         let report = Mutex(Report<Recorder>())
+        /// Set when the connection failed (either side).
+        let broken = Atomic<Bool>(false)
+        /// Set when the connection's host left the topology: the sender stops.
+        let retired = Atomic<Bool>(false)
+
+        var isLive: Bool { !broken.load(ordering: .acquiring) && !retired.load(ordering: .acquiring) }
 
         init(socket: WireSocket, window: Int) {
             self.socket = socket
@@ -163,6 +229,10 @@ public struct PipelinedKVDriver: Sendable {
         var loadStride = 1
         var isLoad = false
         var among: [Int] = []
+        var router: KeyRouter?
+        var host = HostID(0)
+        var generation = -1
+        var rate = phase.ratePerConnection
         switch work {
         case let .load(first, stride, count):
             isLoad = true
@@ -173,13 +243,15 @@ public struct PipelinedKVDriver: Sendable {
             rng = SplitMix64(seed: seed)
             getRatio = ratio
             keyCount = count
-        case let .randomAmong(ratio, keys, seed):
-            precondition(!keys.isEmpty, "a connection with no keys to draw from")
+        case let .routed(ratio, routedHost, keyRouter, seed):
             rng = SplitMix64(seed: seed)
             getRatio = ratio
-            among = keys
+            router = keyRouter
+            host = routedHost
         }
-        let start = MonotonicClock.nanos()
+        // Pacing: call i after `scheduleStart` is due at scheduleStart + i / rate.
+        var scheduleStart = MonotonicClock.nanos()
+        var scheduled = 0
         var sent = 0
         var sequence: UInt64 = 0
         while true {
@@ -188,16 +260,30 @@ public struct PipelinedKVDriver: Sendable {
             if isLoad {
                 guard nextLoadKey < keyCount else { return }
                 allowance = min(allowance, (keyCount - nextLoadKey + loadStride - 1) / loadStride)
-            } else if now >= phase.sendUntilNanos {
+            } else if now >= phase.sendUntilNanos || channel.retired.load(ordering: .acquiring) {
                 return
             }
-            if let rate = phase.ratePerConnection {
-                let due = Int(Double(now - start) * rate / 1e9) + 1 - sent
+            if let router {
+                let routing = router.routing
+                if routing.generation != generation {
+                    generation = routing.generation
+                    among = routing.affinity.keys(of: host)
+                    if phase.ratePerConnection != nil { rate = routing.ratePerConnection }
+                    scheduleStart = now
+                    scheduled = 0
+                }
+                if among.isEmpty {
+                    // This host leads no partition under the current map: wait for another map.
+                    MonotonicClock.sleep(nanos: min(phase.sendUntilNanos - now, Self.idlePauseNanos))
+                    continue
+                }
+            }
+            if let rate {
+                let due = Int(Double(now - scheduleStart) * rate / 1e9) + 1 - scheduled
                 if due <= 0 {
-                    let nextDue = start + UInt64(Double(sent) * 1e9 / rate)
+                    let nextDue = scheduleStart + UInt64(Double(scheduled) * 1e9 / rate)
                     let pause = min(nextDue > now ? nextDue - now : 0, 1_000_000)
-                    var request = timespec(tv_sec: 0, tv_nsec: Int(max(pause, 10_000)))
-                    nanosleep(&request, nil)
+                    MonotonicClock.sleep(nanos: max(pause, 10_000))
                     continue
                 }
                 allowance = min(allowance, due)
@@ -208,6 +294,7 @@ public struct PipelinedKVDriver: Sendable {
                 return
             case .timedOut:
                 channel.senderError.withLock { $0 = $0 ?? "no response from \(channel.socket.address) for \(timeoutMillis) ms with \(maxInFlight) calls in flight" }
+                channel.broken.store(true, ordering: .releasing)
                 channel.gate.close()
                 return
             case .credits(let n):
@@ -235,11 +322,13 @@ public struct PipelinedKVDriver: Sendable {
                                            timeoutMillis: timeoutMillis)
             } catch {
                 channel.senderError.withLock { $0 = $0 ?? "sending to \(channel.socket.address): \(error)" }
+                channel.broken.store(true, ordering: .releasing)
                 channel.gate.close()
                 channel.socket.shutdown()
                 return
             }
             sent += count
+            scheduled += count
             channel.sentTotal.store(sent, ordering: .releasing)
         }
     }
@@ -319,6 +408,7 @@ public struct PipelinedKVDriver: Sendable {
 
     private func fail<Recorder>(_ report: inout Report<Recorder>, _ channel: Channel<Recorder>, _ message: String) {
         report.error = report.error ?? message
+        channel.broken.store(true, ordering: .releasing)
         channel.gate.close()
         channel.socket.shutdown()
     }

@@ -179,4 +179,19 @@ public enum MonotonicClock {
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
+
+    /// Sleeps for `nanos` nanoseconds (a signal may cut it short).
+    public static func sleep(nanos: UInt64) {
+        var request = timespec(tv_sec: Int(nanos / 1_000_000_000), tv_nsec: Int(nanos % 1_000_000_000))
+        nanosleep(&request, nil)
+    }
+
+    /// Sleeps until `deadline` (monotonic nanoseconds), at most `step` at a time.
+    public static func sleep(until deadline: UInt64, step: UInt64 = 100_000_000) {
+        while true {
+            let now = nanos()
+            guard now < deadline else { return }
+            sleep(nanos: min(deadline - now, step))
+        }
+    }
 }

@@ -52,6 +52,8 @@ struct KVBenchResult: Sendable, Equatable {
     var rows: Int
     var countMillisMedian: Double
     var countMillisMin: Double
+    /// With --servers: topology changes applied during the run (nil for the embedded engine).
+    var topologyUpdates: Int?
 
     init(_ r: EmbeddedKVBenchmark.Result, sites: Int) {
         gets = r.gets
@@ -73,9 +75,10 @@ struct KVBenchResult: Sendable, Equatable {
 
     var opsPerSecond: Double { seconds > 0 ? Double(ops) / seconds : 0 }
 
-    /// The result as `--json` prints it; keys in this order, always.
+    /// The result as `--json` prints it; keys in this order, always ("topologyUpdates" last, only
+    /// with --servers).
     var json: JSONValue {
-        [
+        let result: JSONValue = [
             "ops": .int(ops),
             "seconds": .double(seconds),
             "opsPerSecond": .double(opsPerSecond),
@@ -91,6 +94,8 @@ struct KVBenchResult: Sendable, Equatable {
             "mpCountMillisMedian": .double(countMillisMedian),
             "mpCountMillisMin": .double(countMillisMin),
         ]
+        guard let topologyUpdates, case .object(let members) = result else { return result }
+        return .object(members + [JSONValue.Member("topologyUpdates", .int(topologyUpdates))])
     }
 
     /// The result for people: one metric a line, values right-aligned.
@@ -110,7 +115,7 @@ struct KVBenchResult: Sendable, Equatable {
             ["MP COUNT(*) rows", TextFormat.grouped(self.rows)],
             ["MP COUNT(*) median (ms)", TextFormat.fixed(countMillisMedian, decimals: 3)],
             ["MP COUNT(*) best (ms)", TextFormat.fixed(countMillisMin, decimals: 3)],
-        ]
+        ] + (topologyUpdates.map { [["topology updates", TextFormat.grouped($0)]] } ?? [])
         let table = TextTable(
             columns: [.init("metric", alignment: .left), .init("value", alignment: .right)],
             rows: rows)
@@ -155,9 +160,15 @@ enum BenchKVCommand {
             over the client wire protocol: it creates STORE (partitioned on KEY) if the \
             catalog lacks it, loads the keys with pipelined STORE.upsert calls, then sends \
             STORE.select and STORE.upsert calls with up to --max-in-flight unanswered per \
-            connection (--connections per server), paced to --rate if given. Latency is \
+            connection (--connections per host), paced to --rate if given. Latency is \
             measured per call from send to response. With --servers, "sites" reports the \
             cluster's partition count (0 if the server does not report it).
+
+            With --servers, each call goes to its partition leader's host (client affinity) \
+            and the run follows the cluster's topology: it connects to every host the cluster \
+            lists, and on each topology change routes new calls by the new leaders and hash \
+            ring, connects to hosts that joined and stops sending to hosts that left. \
+            "topology updates" counts the changes applied.
 
             Examples:
               voltctl bench kv --embedded --sites 4 --duration 30 --json
@@ -173,7 +184,7 @@ enum BenchKVCommand {
             .value("password", valueName: "password", default: "", help: "With --servers: password for the login."),
             .value(
                 "connections", valueName: "count", default: "2",
-                help: "With --servers: connections per server, each with its own sender and receiver thread."),
+                help: "With --servers: connections to each host of the cluster, each with its own sender and receiver thread."),
             .value(
                 "max-in-flight", valueName: "count", default: "256",
                 help: "With --servers: calls sent and not yet answered, at most, per connection."),

@@ -7,7 +7,8 @@ import VoltClient
 // (VoltClient's KVWireBenchmark, pipelined: a sender and a receiver thread per connection). The
 // result renders through the embedded variant's `KVBenchResult`, so both print the same text and
 // the same `--json` result keys; "sites" holds the cluster's partition count (one site per
-// partition, as in the embedded engine), 0 when the server does not report it.
+// partition, as in the embedded engine; at the end of the run), 0 when the server does not report
+// it, and one key more comes last: "topologyUpdates", the topology changes the run followed.
 
 /// The wire driver records into the same histogram as the embedded benchmark.
 extension LatencyHistogram: LatencyRecorder {}
@@ -69,12 +70,13 @@ extension KVBenchResult {
         rows = r.rows
         countMillisMedian = r.countMillisMedian
         countMillisMin = r.countMillisMin
+        topologyUpdates = r.topologyUpdates
     }
 }
 
 /// Runs the workload against the cluster and returns what to print.
 func runRemoteKVBench(_ options: RemoteKVBenchOptions, json: Bool) throws -> String {
-    let progress: (String) -> Void = { line in
+    let progress: @Sendable (String) -> Void = { line in
         FileHandle.standardError.write(Data("voltctl bench: \(line)\n".utf8))
     }
     let raw: KVWireBenchmark.Result<LatencyHistogram>

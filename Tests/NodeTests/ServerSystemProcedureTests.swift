@@ -287,6 +287,32 @@ extension ServerTests {
         }
     }
 
+    @Test("a burst of topology changes reaches a subscriber as few pushes, the last one carrying the final topology")
+    func topologyPushesAreCoalesced() throws {
+        try withHost { host in
+            let subscriber = try host.client()
+            try subscriber.call("@Subscribe", [.string("TOPOLOGY")]).expectSuccess("@Subscribe")
+            // 20 changes in a row: partition 0 gains a replica on host 1, 2, … 20.
+            let started = ContinuousClock.now
+            var topology = host.topology!
+            let first = topology.partitions[0]
+            for h in 1...20 {
+                let extra = Topology.Replica(host: HostID(Int32(h)), site: SiteID(0))
+                topology.partitions[0] = Topology.Partition(id: first.id, replicas: first.replicas + [extra], leader: first.leader)
+                #expect(host.updateTopology(topology))
+            }
+            var pushes: [ClientResponse] = []
+            while let push = try? subscriber.receive(timeoutMillis: 1_000) { pushes.append(push) }
+            let elapsed = ContinuousClock.now - started
+            #expect(pushes.allSatisfy { $0.handle == ReservedHandle.asyncTopology })
+            // The first change is pushed at once, the 19 others together one interval later; a
+            // slow machine may split them once more.
+            #expect((2...3).contains(pushes.count), "\(pushes.count) pushes for 20 changes")
+            #expect(pushes.last?.tables[0].strings("Sites").first == "0:0, 20:0")
+            #expect(elapsed >= .milliseconds(Host.topologyPushIntervalMillis))
+        }
+    }
+
     @Test("@Shutdown answers, then the host stops")
     func shutdown() throws {
         try withHost { host in

@@ -5,6 +5,8 @@
 // answered at all (a stuck server). Every wait is bounded
 // (poll with short timeouts, a stop flag) and `stop` closes every socket; tests call it in
 // `defer`. Pipelined invocations are answered in order, the answers of one read written together.
+// `hostID` is the id its login answer gives; `push` sends a response (a topology push) to every
+// connection that has called `@Subscribe` (answered by the handler like any call), within 50 ms.
 
 import Foundation
 import Glibc
@@ -25,8 +27,11 @@ final class FakeVoltServer: Sendable {
     private let stopped = Atomic<Bool>(false)
     private let running = DispatchGroup()
     private let received = Mutex<[String]>([])
+    private let pushes = Mutex<[[UInt8]]>([])
+    let hostID: Int32
 
-    init(handler: @escaping Handler) throws {
+    init(hostID: Int32 = 0, handler: @escaping Handler) throws {
+        self.hostID = hostID
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw FakeServerError(description: "socket: errno \(errno)") }
         var one: Int32 = 1
@@ -59,6 +64,12 @@ final class FakeVoltServer: Sendable {
     /// Procedures called so far, in arrival order over all connections.
     var procedures: [String] { received.withLock { $0 } }
 
+    /// Sends `response` to every subscribed connection, now and only to those subscribed now.
+    func push(_ response: ClientResponse) throws {
+        let frame = try response.encodeFrame()
+        pushes.withLock { $0.append(frame) }
+    }
+
     /// Stops accepting, closes every connection and waits (at most 5 s) for the threads.
     func stop() {
         guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
@@ -86,7 +97,13 @@ final class FakeVoltServer: Sendable {
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         var loggedIn = false
         var out = WireWriter(reservingCapacity: 64 * 1024)
+        var pushed: Int?  // pushes sent to this connection, once it subscribed
         while !stopped.load(ordering: .acquiring) {
+            if let sent = pushed {
+                let due = pushes.withLock { Array($0[sent...]) }
+                for frame in due { guard write(fd, frame) else { return } }
+                pushed = sent + due.count
+            }
             var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             guard poll(&p, 1, 50) == 1 else { continue }
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
@@ -96,12 +113,13 @@ final class FakeVoltServer: Sendable {
             while let body = try? decoder.nextFrame() {
                 if !loggedIn {
                     loggedIn = true
-                    LoginSuccess(hostID: HostID(0), connectionID: 1, clusterStartMillis: 0, leaderAddress: 0x7f00_0001,
+                    LoginSuccess(hostID: HostID(hostID), connectionID: 1, clusterStartMillis: 0, leaderAddress: 0x7f00_0001,
                                  buildString: "fake").encode(into: &out)
                     continue
                 }
                 guard let invocation = try? Invocation.decode(body) else { return }
                 received.withLock { $0.append(invocation.procedure) }
+                if invocation.procedure == "@Subscribe" && pushed == nil { pushed = pushes.withLock { $0.count } }
                 guard var response = handler(invocation) else {
                     _ = write(fd, out.bytes)
                     return

@@ -206,6 +206,9 @@ private func selector(_ invocation: Invocation) -> String? {
         #expect((result?["ops"] as? Int ?? 0) > 0)
         #expect(result?["rows"] as? Int == 200)
         #expect(result?["sites"] as? Int == 8)
+        // The fake server reports no topology: nothing to follow, and the count says so, last.
+        #expect(result?["topologyUpdates"] as? Int == 0)
+        #expect(run.out.contains("\"topologyUpdates\": 0\n  }\n}"))
         #expect(run.out.contains("\"options\": {\n    \"keys\": 200,"))
         #expect(run.err.contains("voltctl bench: loading 200 keys of 100 bytes over 2 connections"))
     }

@@ -558,8 +558,8 @@ extension Host: ClusterHostServices {
         guard isRunning else { return }
         // A subscribed client answers a push by re-reading the topology from any host; delaying the
         // push a moment lets the other hosts apply the same entry first, so that read is not older
-        // than the push.
-        updateTopology(state.topology, pushDelayMillis: 50)
+        // than the push. A burst of entries is coalesced (PushCoalescer).
+        updateTopology(state.topology, pushDelayMillis: Host.clusterPushSettleMillis)
     }
 
     func clusterFatal(_ reason: String) {

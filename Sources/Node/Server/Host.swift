@@ -21,8 +21,9 @@
 // engine; a cluster host hands it to its `ClusterNode`, which runs it as the partition's leader or
 // forwards it to the host that is (Host+Cluster.swift, Node/Cluster).
 //
-// Pushes (§6) go only to connections that called `@Subscribe TOPOLOGY`: the TOPO tables whenever
-// `updateTopology` changes their bytes, and the PROCEDURES table after a DDL call changes it.
+// Pushes (§6) go only to connections that called `@Subscribe TOPOLOGY`: the TOPO tables after
+// `updateTopology` changes their bytes (coalesced: at most one push per 100 ms, always the latest
+// tables, see PushCoalescer.swift), and the PROCEDURES table after a DDL call changes it.
 
 import Dispatch
 import Foundation
@@ -79,6 +80,9 @@ public final class Host: Sendable {
     struct Published: Sendable {
         var topology: Topology?
         var topoBytes: [UInt8] = []
+        /// The TOPO tables of the last change, which a delayed push sends.
+        var topoTables: [ResultTable] = []
+        var topologyPushes = PushCoalescer(intervalMillis: Host.topologyPushIntervalMillis)
         var proceduresBytes: [UInt8] = []
         var catalogVersion: Int64 = -1
     }
@@ -293,30 +297,46 @@ public final class Host: Sendable {
 
     // MARK: Pushes
 
+    /// The least time between two topology pushes (PushCoalescer): a burst of changes, such as
+    /// the token-range cutovers of an elastic join, reaches each subscriber as one push per interval
+    /// carrying the latest state, and never loses the last change.
+    public static let topologyPushIntervalMillis: Int64 = 100
+    /// How long a cluster host waits before pushing a topology change it applied (clusterStateChanged).
+    static let clusterPushSettleMillis = 50
+
     /// Replaces the topology. When its `@Statistics TOPO` result changes, every subscribed
-    /// connection gets it as an ASYNC_TOPO_HANDLE push. Returns whether a push was sent.
+    /// connection gets it as an ASYNC_TOPO_HANDLE push, no sooner than `pushDelayMillis` from now
+    /// and at most one per `topologyPushIntervalMillis` (PushCoalescer). Returns whether TOPO changed.
     @discardableResult
     public func updateTopology(_ topology: Topology, pushDelayMillis: Int = 0) -> Bool {
         guard let runtime else { return false }
         let tables = topology.topoTables(ringBlob: runtime.engine.ring.configBlob)
         let bytes = Host.encodedTables(tables)
-        let changed = published.withLock { p -> Bool in
+        let now = Host.monotonicMillis()
+        // Reads of TOPO see the new topology at once; the push follows the coalescer's decision.
+        let decision = published.withLock { p -> PushCoalescer.Decision? in
             p.topology = topology
-            guard p.topoBytes != bytes else { return false }
+            guard p.topoBytes != bytes else { return nil }
             p.topoBytes = bytes
-            return true
+            p.topoTables = tables
+            return p.topologyPushes.changed(at: now, settleMillis: Int64(pushDelayMillis))
         }
-        guard changed else { return false }
-        if pushDelayMillis == 0 {
-            push(handle: ReservedHandle.asyncTopology, tables: tables)
-        } else {
-            // Reads of TOPO see the new topology at once; the push waits (see clusterStateChanged)
-            // and is skipped if a newer topology replaced this one meanwhile, whose own push follows.
-            utilityQueue.asyncAfter(deadline: .now() + .milliseconds(pushDelayMillis)) { [self] in
-                if published.withLock({ $0.topoBytes == bytes }) { push(handle: ReservedHandle.asyncTopology, tables: tables) }
-            }
-        }
+        guard let decision else { return false }
+        act(on: decision, tables: tables)
         return true
+    }
+
+    /// Pushes the latest TOPO tables if `decision` says so, and schedules the wake-up it asks for.
+    private func act(on decision: PushCoalescer.Decision, tables: [ResultTable]) {
+        if decision.push { push(handle: ReservedHandle.asyncTopology, tables: tables) }
+        guard let wakeAt = decision.wakeAt else { return }
+        let delay = max(0, wakeAt - Host.monotonicMillis())
+        utilityQueue.asyncAfter(deadline: .now() + .milliseconds(Int(delay))) { [self] in
+            let (decision, latest) = published.withLock { p in
+                (p.topologyPushes.woke(at: Host.monotonicMillis()), p.topoTables)
+            }
+            act(on: decision, tables: latest)
+        }
     }
 
     /// After a DDL call: pushes the PROCEDURES table to subscribers if it changed.
