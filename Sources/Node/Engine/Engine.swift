@@ -87,8 +87,8 @@ public final class Engine: Sendable {
     /// Indexed by partition id; nil for partitions held by other hosts.
     private let siteQueues: [UnretainedQueue?]
     private let barrierLock = Mutex(())
-    /// Set once a range has moved between partitions: from then on an unpinned call may reach a
-    /// partition that gave its key away, and is sent on (the check costs nothing before).
+    /// Set once a range has moved between partitions: until then routing reads the ring the
+    /// engine started with, without the lock.
     let ringMoved = Atomic<Bool>(false)
     private let coordinatorQueue = BlockingQueue<CoordinatorRequest>()
     private let coordinatorStopped = OneShot<Bool>()
@@ -100,12 +100,14 @@ public final class Engine: Sendable {
         placement = Mutex(Placement(ring: ring, participants: configuration.participants))
         let drainFlag = DrainFlag()
         draining = drainFlag
+        let directory = SiteDirectory()
         sites = configuration.partitions.enumerated().map { index, partition in
-            Site(id: SiteID(Int32(index)), partition: partition, ring: ring, draining: drainFlag)
+            Site(id: SiteID(Int32(index)), partition: partition, ring: ring, draining: drainFlag, directory: directory)
         }
         var queues = [UnretainedQueue?](repeating: nil, count: Int(configuration.partitions.last!.rawValue) + 1)
         for site in sites { queues[Int(site.partition.rawValue)] = UnretainedQueue(site.queue) }
         siteQueues = queues
+        directory.queues = queues
         for site in sites { site.start() }
         let coordinator = Thread { [self] in coordinatorLoop() }
         coordinator.name = "mp-coordinator"
@@ -132,9 +134,11 @@ public final class Engine: Sendable {
     /// The partitions multi-partition transactions run on now, ascending.
     public var participants: [PartitionID] { placement.withLock { $0.participants } }
 
-    /// The partition owning a key now (read under the lock, without copying the ring).
+    /// The partition owning a key now (read under the lock, without copying the ring, once a
+    /// range has moved; before, from the ring the engine started with).
     func partition(forKey key: Value, type: SQLType) -> PartitionID {
-        placement.withLock { $0.ring.partition(forKey: key, type: type) }
+        guard ringMoved.load(ordering: .relaxed) else { return configuration.ring.partition(forKey: key, type: type) }
+        return placement.withLock { $0.ring.partition(forKey: key, type: type) }
     }
 
     /// The ring after a committed transaction moved a range, or after one made new partitions
@@ -312,23 +316,24 @@ public final class Engine: Sendable {
     /// Runs a single-partition call on the partition of `key`: the one the cluster shell chose
     /// (`options.partition`, the stream it sequenced the call in) or the ring's. The site checks
     /// that it still owns the key's token when the call's turn comes. Unpinned, a call that finds
-    /// its range moved away is sent on to the owner here; pinned, the answer goes back to the shell.
+    /// its range moved away is passed on to the owner's site; pinned, the answer goes back to the
+    /// shell.
     private func submitSingle(_ procedure: CompiledProcedure, _ params: [Value], key: Value, type: SQLType,
                               options: CallOptions, completion: @escaping @Sendable (InvocationResult) -> Void) {
         let token = key.partitionToken(as: type)
-        let partition = options.partition ?? (token.map { t in placement.withLock { $0.ring.partition(for: t) } } ?? PartitionID(0))
-        var done = completion
-        if options.partition == nil && ringMoved.load(ordering: .relaxed) {
-            done = { [self] result in
-                guard result.status == .txnMispartitioned, let owner = result.owner else { return completion(result) }
-                submitSingle(procedure, params, key: key, type: type, options: CallOptions(context: options.context, partition: owner),
-                             completion: completion)
-            }
-        }
-        submitSingle(procedure, params, partition: partition, token: token, context: options.context, completion: done)
+        // Until a range has moved the ring is the one the engine started with: read it without
+        // the lock (this is the hot path of every call).
+        // A stale read only sends the call to the partition that gave the key away, whose site
+        // passes it on (see Site.runSinglePartition).
+        let moved = ringMoved.load(ordering: .relaxed)
+        let partition = options.partition ?? token.map { t in
+            moved ? placement.withLock { $0.ring.partition(for: t) } : configuration.ring.partition(for: t)
+        } ?? PartitionID(0)
+        submitSingle(procedure, params, partition: partition, token: token, pinned: options.partition != nil,
+                     context: options.context, completion: completion)
     }
 
-    private func submitSingle(_ procedure: CompiledProcedure, _ params: [Value], partition: PartitionID, token: Token?,
+    private func submitSingle(_ procedure: CompiledProcedure, _ params: [Value], partition: PartitionID, token: Token?, pinned: Bool,
                               context: ExecutionContext?, completion: @escaping @Sendable (InvocationResult) -> Void) {
         guard Int(partition.rawValue) < siteQueues.count, let queue = siteQueues[Int(partition.rawValue)] else {
             completion(InvocationResult(status: .unexpectedFailure, statusString: "\(partition) has no replica on this host"))
@@ -336,7 +341,8 @@ public final class Engine: Sendable {
         }
         let pinned = procedure.pinningEngine.load(ordering: .relaxed) == serial
         let task = SinglePartitionTask(procedure: Unmanaged.passUnretained(procedure), retainer: pinned ? nil : procedure,
-                                       params: params, token: token, context: context ?? stamp(), completion: completion)
+                                       params: params, token: token, pinned: pinned, context: context ?? stamp(),
+                                       completion: completion)
         if !queue.queue._withUnsafeGuaranteedRef({ $0.push(.single(task)) }) {
             completion(InvocationResult(status: .serverUnavailable, statusString: "the database is shutting down"))
         }

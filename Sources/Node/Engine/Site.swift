@@ -31,10 +31,14 @@ public final class Site: @unchecked Sendable {
 
     private let draining: DrainFlag
 
-    init(id: SiteID, partition: PartitionID, ring: HashRing, draining: DrainFlag) {
+    /// The engine's site queues, to hand an unpinned call whose key moved to its owner.
+    private let directory: SiteDirectory
+
+    init(id: SiteID, partition: PartitionID, ring: HashRing, draining: DrainFlag, directory: SiteDirectory) {
         self.id = id
         self.partition = partition
         self.draining = draining
+        self.directory = directory
         store.ownership = TokenOwnership(ring: ring, partition: partition)
     }
 
@@ -75,12 +79,14 @@ public final class Site: @unchecked Sendable {
             task.completion(.notRunBecauseOfShutdown(transactionID: task.context.transactionID))
             return
         }
-        if let token = task.token, let ownership = store.ownership, !ownership.owns(token) {
+        if let token = task.token, !store.owns(token), let ownership = store.ownership {
             // A range with this key moved to another partition before the call reached its turn
-            // here: run nothing, and say where the key lives now. Every replica of this partition
-            // reaches the same verdict at the same point of its stream.
-            task.completion(.mispartitioned(partition, owner: ownership.ring.partition(for: token),
-                                            transactionID: task.context.transactionID))
+            // here: run nothing. A call the engine routed goes on to the owner's site here; one a
+            // replication stream pinned comes back saying where the key lives now (every replica
+            // of this partition reaches the same verdict at the same point of its stream).
+            let owner = ownership.ring.partition(for: token)
+            if !task.pinned, owner != partition, directory.push(task, to: owner) { return }
+            task.completion(.mispartitioned(partition, owner: owner, transactionID: task.context.transactionID))
             return
         }
         task.procedure._withUnsafeGuaranteedRef { queued in
@@ -222,6 +228,23 @@ struct SinglePartitionTask: @unchecked Sendable {
     /// The token of the call's partition key, checked against the site's ownership before the
     /// call runs; nil when there is nothing to check (a NULL key, or system work).
     let token: Token?
+    /// The partition was chosen by a replication stream, not by the engine: a moved key is
+    /// answered, not sent on.
+    let pinned: Bool
     let context: ExecutionContext
     let completion: @Sendable (InvocationResult) -> Void
+}
+
+/// The engine's site queues by partition id, shared with its sites so that a site can hand a call
+/// whose key has moved to the owner's site.
+final class SiteDirectory: @unchecked Sendable {
+    // SAFETY: `queues` is written once, by the engine's initializer, before any site starts, and
+    // only read afterwards; the queues themselves are thread-safe and outlive every site.
+    var queues: [UnretainedQueue?] = []
+
+    func push(_ task: SinglePartitionTask, to partition: PartitionID) -> Bool {
+        let i = Int(partition.rawValue)
+        guard i >= 0, i < queues.count, let queue = queues[i] else { return false }
+        return queue.queue._withUnsafeGuaranteedRef { $0.push(.single(task)) }
+    }
 }

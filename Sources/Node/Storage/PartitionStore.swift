@@ -19,6 +19,10 @@ public final class PartitionStore {
     /// or out), put back if that transaction rolls back; nil when no change is pending.
     private var ownershipBeforeTransaction: TokenOwnership??
 
+    /// Whether this replica owns `token` (true when it has no ownership: it accepts every row).
+    @inline(__always)
+    public func owns(_ token: Token) -> Bool { ownership?.owns(token) ?? true }
+
     /// Changes the ownership inside a multi-partition transaction: `settleOwnership` keeps or undoes it.
     public func changeOwnership(to new: TokenOwnership) {
         if ownershipBeforeTransaction == nil { ownershipBeforeTransaction = .some(ownership) }
