@@ -1,9 +1,10 @@
 // A deterministic simulation of the cluster: the real Raft core (`RaftNode`), the real metadata
 // state machine (`ClusterState.applying`), the real replication core (`PartitionStreamCore`,
 // one per partition replica, driving a fake site that applies key-value writes) and the real
-// membership core (`MembershipCore`: partition detection, failure detection, rejoin admission),
-// over a seeded fake network and clock. The rejoining host's side (asking to rejoin, fetching and
-// loading its replicas) is still driven here rather than by a core. Clients write through the partition leaders; a write is acknowledged when
+// membership core (`MembershipCore`: partition detection, failure detection, rejoin admission)
+// and the real rejoin driver (`RejoinDriver`: when a restarted host asks, fetches, reminds and
+// ends its rejoin), over a seeded fake network and clock; only the bytes are simulated (a
+// snapshot is one message carrying the fake site). Clients write through the partition leaders; a write is acknowledged when
 // its leader's core answers it.
 //
 // The network drops, duplicates, delays and reorders messages; it is cut symmetrically and
@@ -87,7 +88,8 @@ private struct SimHost {
     var paused = false
     var incarnation: UInt64
     var lastHeard: [HostID: Int] = [:]
-    var rejoinBegunAt: Int?
+    /// The rejoining side's decisions: the real `RejoinDriver`, ticks for milliseconds.
+    var rejoin: RejoinDriver
     var stopped: String?
     var streams: [PartitionID: PartitionStreamCore] = [:]
     var sites: [PartitionID: FakeSite] = [:]
@@ -111,6 +113,7 @@ private final class ClusterSimulation {
     let bootstrap: ClusterState
     let timeoutTicks = 8
     let disconnectGraceTicks = 2
+    static let rejoinAskTicks: Int64 = 3
     var violations: [String] = []
     var events: [String] = []
     let config = RaftConfig(electionTimeoutTicks: 6, heartbeatIntervalTicks: 2, maxEntriesPerMessage: 16)
@@ -126,7 +129,8 @@ private final class ClusterSimulation {
         bootstrap = ClusterState(layout: layout, members: members)
         for id in ids {
             hosts.append(SimHost(id: id, raft: RaftNode(id: id, members: ids, config: config, rng: SplitMix64(seed: seed &+ UInt64(id.rawValue))),
-                                 disk: PersistentState(), state: bootstrap, incarnation: 1))
+                                 disk: PersistentState(), state: bootstrap, incarnation: 1,
+                                 rejoin: RejoinDriver(me: id, askIntervalMillis: Self.rejoinAskTicks, restartedAs: nil)))
         }
         for i in hosts.indices {
             for p in bootstrap.slots(of: hosts[i].id) {
@@ -156,7 +160,7 @@ private final class ClusterSimulation {
         deliverData()
         for i in hosts.indices where hosts[i].alive && !hosts[i].paused {
             detect(i)
-            rejoin(i)
+            driveRejoin(i) { [now] d, state in d.tick(nowMillis: Int64(now), state: state) }
         }
         for _ in 0..<2 where chance(0.6) { write() }
         check()
@@ -209,7 +213,10 @@ private final class ClusterSimulation {
         h.alive = true
         h.paused = false
         h.lastHeard = [:]
-        h.rejoinBegunAt = nil
+        var rejoiner = bootstrap.member(h.id)!
+        rejoiner.incarnation = h.incarnation
+        rejoiner.state = .rejoining
+        h.rejoin = RejoinDriver(me: h.id, askIntervalMillis: Self.rejoinAskTicks, restartedAs: rejoiner)
         h.stopped = nil
         h.sites = [:]
         h.loaded = []
@@ -277,6 +284,17 @@ private final class ClusterSimulation {
             if case .hostFailed(let h, _) = command, h == hosts[i].id, next.member(h)?.incarnation == hosts[i].incarnation {
                 crash(i, why: "stopped: declared failed")
             }
+            // The rejoining side follows the applied metadata about this incarnation.
+            let mine = next.member(hosts[i].id)?.incarnation == hosts[i].incarnation
+            switch command {
+            case .rejoinBegin(let m) where m.id == hosts[i].id && m.incarnation == hosts[i].incarnation:
+                driveRejoin(i) { d, state in d.begin(state: state) }
+            case .replicaReady(let h, _) where h == hosts[i].id && mine:
+                driveRejoin(i) { d, state in d.progressed(state: state) }
+            case .rejoinEnd(let h) where h == hosts[i].id && mine:
+                hosts[i].rejoin.finished()
+            default: break
+            }
         }
     }
 
@@ -322,35 +340,20 @@ private final class ClusterSimulation {
         }
     }
 
-    private func rejoin(_ i: Int) {
-        let h = hosts[i]
-        guard h.incarnation > 1, let member = h.state.member(h.id) else { return }
-        if member.incarnation != h.incarnation {
-            // Ask to rejoin; the coordinator's core decides (an earlier life still counted live is
-            // declared failed first).
-            guard now % 3 == 0 else { return }
-            var m = member
-            m.incarnation = h.incarnation
-            m.state = .rejoining
-            propose(i, .rejoinBegin(m))
-            return
-        }
-        guard member.state == .rejoining else { return }
-        let slots = h.state.slots(of: h.id)
-        if hosts[i].rejoinBegunAt == nil {
-            hosts[i].rejoinBegunAt = now
-            for p in slots { hosts[i].streams[p]!.startBuffering() }
-        }
-        guard now % 4 == 0 else { return }
-        for p in slots where !(h.state.partition(p)?.live.contains(h.id) ?? false) {
-            guard let leader = h.state.partition(p)?.leader else { continue }
-            if hosts[i].loaded.contains(p) {
-                sendData(from: i, to: Int(leader.rawValue), .rejoinLoaded(p, hosts[i].streams[p]!.lastSeq))
-            } else {
-                sendData(from: i, to: Int(leader.rawValue), .rejoinRequest(p))
+    /// Feeds host `i`'s rejoin driver one input and carries its actions out.
+    private func driveRejoin(_ i: Int, _ input: (inout RejoinDriver, ClusterState) -> [RejoinDriver.Action]) {
+        guard hosts[i].alive else { return }
+        let actions = input(&hosts[i].rejoin, hosts[i].state)
+        for action in actions {
+            switch action {
+            case .propose(let command): propose(i, command)
+            case .startBuffering(let p): hosts[i].streams[p]?.startBuffering()
+            case .requestSnapshot(let p, let leader): sendData(from: i, to: Int(leader.rawValue), .rejoinRequest(p))
+            case .tellLoaded(let p, let leader):
+                sendData(from: i, to: Int(leader.rawValue), .rejoinLoaded(p, hosts[i].streams[p]?.lastSeq ?? 0))
+            case .log: break
             }
         }
-        if slots.allSatisfy({ h.state.partition($0)?.live.contains(h.id) ?? false }) { propose(i, .rejoinEnd(h.id)) }
     }
 
     // MARK: Data path
@@ -390,6 +393,7 @@ private final class ClusterSimulation {
             case .resnapshot:
                 hosts[i].sites[p] = FakeSite()
                 hosts[i].loaded.remove(p)
+                hosts[i].rejoin.refetch(p)
             case .mismatch(let text): violations.append("t\(now) determinism: \(text)")
             case .fatal(let text): crash(i, why: "stopped: \(text)")
             }
@@ -438,7 +442,10 @@ private final class ClusterSimulation {
             hosts[j].sites[p] = site
             stream(j, p) { $0.snapshotLoaded(startSeq: startSeq) }
             hosts[j].loaded.insert(p)
-            sendData(from: j, to: i, .rejoinLoaded(p, hosts[j].streams[p]?.lastSeq ?? startSeq))
+            driveRejoin(j) { d, state in
+                d.snapshotArrived(p)
+                return d.loaded(p, state: state)
+            }
         }
     }
 

@@ -25,75 +25,57 @@ import VoltModel
 import VoltWire
 
 struct RejoinState {
-    /// This host restarted and must rejoin before serving.
-    var member: ClusterMember?
-    var begun = false
-    var toldWaiting = false
-    var lastProposalMillis: Int64 = 0
+    /// The decisions (when to ask, whom, when to end): the pure core. Nil for a host that formed
+    /// the cluster in this run.
+    var driver: RejoinDriver?
+    /// The bytes of each partition's snapshot as its chunks arrive.
     var chunks: [PartitionID: [UInt8]] = [:]
     /// The DDL history that came with each partition's first snapshot chunk.
     var ddl: [PartitionID: [String]] = [:]
     /// Whether a load thread has taken on installing the schema (the others wait for it).
     var catalogClaimed = false
-    var caughtUp: Set<PartitionID> = []
-    /// Partitions whose snapshot has fully arrived and is being loaded.
-    var loading: Set<PartitionID> = []
-    var done = false
 }
 
 extension ClusterNode {
     static let rejoinChunkBytes = 1 << 20
+    static let rejoinAskIntervalMillis: Int64 = 1_000
 
     /// Marks this host as restarted: it rejoins before it serves.
     func needsRejoin(as member: ClusterMember) {
-        rejoin.withLock { $0.member = member }
+        rejoin.withLock { $0.driver = RejoinDriver(me: me, askIntervalMillis: Self.rejoinAskIntervalMillis, restartedAs: member) }
+    }
+
+    /// Feeds the rejoin driver one input under the lock and carries its actions out after it.
+    func driveRejoin(_ input: (inout RejoinDriver) -> [RejoinDriver.Action]) {
+        let actions = rejoin.withLock { r -> [RejoinDriver.Action] in
+            guard r.driver != nil else { return [] }
+            return input(&r.driver!)
+        }
+        for action in actions {
+            switch action {
+            case .propose(let command): propose(command)
+            case .startBuffering(let p): stream(for: p)?.state.withLock { $0.core.startBuffering() }
+            case .requestSnapshot(let p, let leader): mesh.send(.rejoinRequest(partition: p), to: leader)
+            case .tellLoaded(let p, let leader):
+                guard let stream = stream(for: p) else { continue }
+                let seq = stream.state.withLock { $0.core.lastSeq }
+                mesh.send(.rejoinLoaded(partition: p, lastSeq: seq), to: leader)
+            case .log(let line): log(line)
+            }
+        }
     }
 
     func rejoinTick(_ state: ClusterState) {
-        let now = Host.monotonicMillis()
-        var remind: [PartitionID] = []
-        let action = rejoin.withLock { r -> MetadataCommand? in
-            guard let member = r.member, !r.done, now - r.lastProposalMillis >= 1_000 else { return nil }
-            r.lastProposalMillis = now
-            if !r.begun {
-                if let other = state.rejoining, other != me, !r.toldWaiting {
-                    r.toldWaiting = true
-                    log("Waiting to rejoin: host \(other.rawValue) is rejoining, and hosts rejoin one at a time")
-                }
-                return .rejoinBegin(member)
-            }
-            let slots = state.slots(of: me)
-            // A leader that had not yet applied our rejoin ignored the request: ask again.
-            for p in slots where r.chunks[p] == nil && !r.caughtUp.contains(p) && !r.loading.contains(p) {
-                if let leader = state.partition(p)?.leader { mesh.send(.rejoinRequest(partition: p), to: leader) }
-            }
-            // Each leader proposes its replica live once it is caught up; remind it where we stand.
-            remind = slots.filter { r.caughtUp.contains($0) && !(state.partition($0)?.live.contains(me) ?? false) }
-            if slots.allSatisfy({ state.partition($0)?.live.contains(me) ?? false }) { return .rejoinEnd(me) }
-            return nil
-        }
-        for p in remind { tellLeaderLoaded(p, state) }
-        if let action { propose(action) }
+        driveRejoin { $0.tick(nowMillis: Host.monotonicMillis(), state: state) }
     }
 
     /// `rejoinBegin` for this host was applied.
     func beginRejoin(_ state: ClusterState) {
-        let first = rejoin.withLock { r -> Bool in
-            guard !r.begun else { return false }
-            r.begun = true
-            return true
-        }
-        guard first else { return }
-        log("Rejoining: receiving \(state.slots(of: me).count) partition replicas from their leaders")
-        for p in state.slots(of: me) {
-            stream(for: p)?.state.withLock { $0.core.startBuffering() }
-            if let leader = state.partition(p)?.leader { mesh.send(.rejoinRequest(partition: p), to: leader) }
-        }
+        driveRejoin { $0.begin(state: state) }
     }
 
     func rejoinProgress(_ state: ClusterState) {
-        let slots = state.slots(of: me)
-        if slots.allSatisfy({ state.partition($0)?.live.contains(me) ?? false }) { propose(.rejoinEnd(me)) }
+        driveRejoin { $0.progressed(state: state) }
     }
 
     // MARK: Leader side
@@ -155,9 +137,10 @@ extension ClusterNode {
         let complete = rejoin.withLock { r -> (ddl: [String]?, bytes: [UInt8])? in
             if !ddl.isEmpty { r.ddl[p] = ddl }
             r.chunks[p, default: []].append(contentsOf: payload)
+            r.driver?.receivingSnapshot(p)
             guard last else { return nil }
             let bytes = r.chunks.removeValue(forKey: p) ?? []
-            r.loading.insert(p)
+            r.driver?.snapshotArrived(p)
             return (r.ddl[p], bytes)
         }
         guard let complete else { return }
@@ -217,23 +200,13 @@ extension ClusterNode {
             return loaded ? s.core.snapshotLoaded(startSeq: startSeq) : []
         }
         guard current else {
-            _ = rejoin.withLock { $0.loading.remove(p) }
+            driveRejoin { $0.loadDropped(p); return [] }
             log("Rejoin: dropped a snapshot of partition \(p.rawValue) from host \(leader.rawValue), which no longer leads it")
             return
         }
-        rejoin.withLock { r in
-            r.caughtUp.insert(p)
-            r.lastProposalMillis = 0
-        }
         log("Rejoin: partition \(p.rawValue) loaded (\(tables.reduce(0) { $0 + $1.1.rows.count }) rows) and caught up")
-        tellLeaderLoaded(p, state)
-    }
-
-    /// Tells `p`'s leader this host has loaded it and run everything up to its last entry.
-    private func tellLeaderLoaded(_ p: PartitionID, _ state: ClusterState) {
-        guard let leader = state.partition(p)?.leader, let stream = stream(for: p) else { return }
-        let seq = stream.state.withLock { $0.core.lastSeq }
-        mesh.send(.rejoinLoaded(partition: p, lastSeq: seq), to: leader)
+        let state = self.state
+        driveRejoin { $0.loaded(p, state: state) }
     }
 
     static func decodeSnapshot(_ bytes: [UInt8]) throws(WireError) -> [(String, ResultTable)] {

@@ -135,10 +135,8 @@ extension ClusterNode {
             deferred.append { [self] in
                 log("Rejoin: the leader of partition \(p.rawValue) changed before this replica caught up; fetching it again")
                 rejoin.withLock { r in
-                    r.caughtUp.remove(p)
-                    r.loading.remove(p)
                     r.chunks[p] = nil
-                    r.lastProposalMillis = 0
+                    r.driver?.refetch(p)
                 }
             }
         case .mismatch(let text):

@@ -243,7 +243,7 @@ public final class ClusterNode: Sendable {
             if host == me && state.member(me)?.incarnation == incarnation { rejoinProgress(state) }
         case .rejoinEnd(let host):
             if host == me && state.member(me)?.incarnation == incarnation {
-                rejoin.withLock { $0.done = true }
+                rejoin.withLock { $0.driver?.finished() }
                 services.rejoinCompleted()
             }
         case .schema, .joinAdmitted, .joinerReady, .joinParticipating, .rangeMoved, .joinCompleted:
