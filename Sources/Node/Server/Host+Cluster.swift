@@ -32,16 +32,12 @@ import VoltWire
 
 /// The start-up coordinator's collection of the hosts that asked to form the cluster with it.
 final class Formation: Sendable {
-    struct Requester: Sendable {
-        var request: HostRequest
-        var connection: Connection
-    }
-    /// Hosts besides the coordinator.
-    let expected: Int
-    let requesters = Mutex<(hosts: [String: Requester], formed: Bool)>(([:], false))
+    /// The decisions (FormationCore.swift) and the connection of each host that asked, to answer.
+    let state: Mutex<(core: FormationCore, connections: [String: Connection])>
     let complete = OneShot<Bool>()
 
-    init(expected: Int) { self.expected = expected }
+    /// `expected`: hosts besides the coordinator.
+    init(expected: Int) { state = Mutex((FormationCore(expected: expected), [:])) }
 }
 
 extension Host {
@@ -226,44 +222,41 @@ extension Host {
         let isCoordinator = coordinator.port == myPort && Host.isLocal(coordinator.host, endpoint: me.internalEndpoint)
         if !isCoordinator { return try formWith(coordinator: coordinator, cluster, me: me) }
         if cluster.count == 1 {
-            return (HostID(0), try initialState(me: me, others: []))
+            return (HostID(0), try initialState(FormationCore(expected: 0).members(coordinator: me)))
         }
         let formation = Formation(expected: cluster.count - 1)
         formationRef.withLock { $0 = formation }
         log("This host coordinates start-up: waiting on port \(myPort) for \(cluster.count - 1) more hosts to ask to form the cluster")
         guard formation.complete.wait(timeoutMillis: cluster.formationTimeoutMillis) != nil else {
-            let have = formation.requesters.withLock { $0.hosts.count }
+            let have = formation.state.withLock { $0.core.requests.count }
             throw .notStartable("only \(have + 1) of \(cluster.count) hosts arrived to form the cluster within "
                 + "\(cluster.formationTimeoutMillis / 1000) s")
         }
-        let requesters = formation.requesters.withLock { $0.hosts.keys.sorted().map { $0 } }.compactMap { key in
-            formation.requesters.withLock { $0.hosts[key] }
+        let (members, connections) = formation.state.withLock { f in
+            (f.core.members(coordinator: me), f.core.endpointsInIDOrder.compactMap { f.connections[$0] })
         }
         let state: ClusterState
         do throws(HostError) {
-            state = try initialState(me: me, others: requesters.map(\.request.member))
+            state = try initialState(members)
         } catch {
-            for r in requesters {
-                r.connection.write(frame: PeerMessage.refused(error.description).encodeFrame())
-                r.connection.closeAfterFlush()
+            for connection in connections {
+                connection.write(frame: PeerMessage.refused(error.description).encodeFrame())
+                connection.closeAfterFlush()
             }
             throw error
         }
         let bytes = state.encoded()
-        for (i, r) in requesters.enumerated() {
-            r.connection.write(frame: PeerMessage.welcome(HostID(Int32(i + 1)), bytes).encodeFrame())
+        for (i, connection) in connections.enumerated() {
+            connection.write(frame: PeerMessage.welcome(members[i + 1].id, bytes).encodeFrame())
         }
         return (HostID(0), state)
     }
 
-    private func initialState(me: ClusterMember, others: [ClusterMember]) throws(HostError) -> ClusterState {
-        var members = [me] + others
-        for i in members.indices { members[i].id = HostID(Int32(i)) }
+    private func initialState(_ members: [ClusterMember]) throws(HostError) -> ClusterState {
         let deployment = root.deployment
         do {
-            let layout = try planInitialLayout(hosts: members.map { HostSpec(id: $0.id, placementGroup: $0.placementGroup) },
-                                               sitesPerHost: deployment.cluster.sitesPerHost, kFactor: deployment.cluster.kFactor)
-            let state = ClusterState(layout: layout, members: members)
+            let state = try FormationCore.initialState(members: members, sitesPerHost: deployment.cluster.sitesPerHost,
+                                                       kFactor: deployment.cluster.kFactor)
             log("Formed a cluster of \(members.count) hosts: \(state.partitionCount) partitions, K=\(state.kFactor); "
                 + members.map { "host \($0.id.rawValue) at \($0.internalEndpoint)" }.joined(separator: ", "))
             return state
@@ -287,20 +280,21 @@ extension Host {
                 : "this host is not the start-up coordinator (the first host in sorted --host order is)")
             return
         }
-        if let why = configurationMismatch(request, checker: "the coordinator") {
+        let verdict = formation.state.withLock { f -> FormationCore.Verdict in
+            let verdict = f.core.requested(request, mismatch: configurationMismatch(request, checker: "the coordinator"))
+            // Counted requests are answered once the cluster has formed, on their own connection.
+            if case .refused = verdict {} else { f.connections[request.member.internalEndpoint] = connection }
+            return verdict
+        }
+        switch verdict {
+        case .refused(let why):
             refuse(connection, request, why)
-            return
+        case .counted(let have, let expected):
+            log("Host at \(request.member.internalEndpoint) asked to form the cluster (\(have) of \(expected) more hosts)")
+        case .complete:
+            log("Host at \(request.member.internalEndpoint) asked to form the cluster: every host is here")
+            formation.complete.set(true)
         }
-        let complete = formation.requesters.withLock { f -> Bool in
-            guard !f.formed else { return false }
-            f.hosts[request.member.internalEndpoint] = Formation.Requester(request: request, connection: connection)
-            guard f.hosts.count >= formation.expected else { return false }
-            f.formed = true
-            return true
-        }
-        log("Host at \(request.member.internalEndpoint) asked to form the cluster "
-            + "(\(formation.requesters.withLock { $0.hosts.count }) of \(formation.expected) more hosts)")
-        if complete { formation.complete.set(true) }
     }
 
     /// Any host of a running cluster (on a loop thread): a fresh host started with `--add` asks for
@@ -409,26 +403,8 @@ extension Host {
     /// Why a requesting host's deployment or schema does not match this host's (`checker`, as the
     /// message names it), or nil when both do.
     private func configurationMismatch(_ request: HostRequest, checker: String) -> String? {
-        if request.configHash != root.deployment.configHash {
-            return Host.deploymentDifference(checker, deploymentText, requester: request.deploymentText)
-        }
-        if request.schemaHash != schemaHash {
-            return "the schema files differ from the cluster's; initialize every host with the same --schema files"
-        }
-        return nil
-    }
-
-    /// Names the settings that differ between the canonical deployment of `checker` (the host
-    /// that compares, as the message names it: "the coordinator") and a requesting host's.
-    static func deploymentDifference(_ checker: String, _ ours: String, requester: String) -> String {
-        let mine = ours.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
-        let theirs = requester.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
-        let onlyChecker = mine.filter { !theirs.contains($0) }
-        let onlyRequester = theirs.filter { !mine.contains($0) }
-        return "the deployment of this host differs from \(checker)'s: \(checker) has "
-            + (onlyChecker.isEmpty ? "nothing else" : onlyChecker.joined(separator: " "))
-            + " where this host has " + (onlyRequester.isEmpty ? "nothing" : onlyRequester.joined(separator: " "))
-            + "; initialize every host with the same deployment.xml"
+        request.mismatch(configHash: root.deployment.configHash, deploymentText: deploymentText, schemaHash: schemaHash,
+                         checker: checker)
     }
 
     /// Asks the start-up coordinator at `coordinator` to form the cluster with this host; retries
