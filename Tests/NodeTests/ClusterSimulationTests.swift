@@ -289,7 +289,7 @@ private final class ClusterSimulation {
             switch command {
             case .rejoinBegin(let m) where m.id == hosts[i].id && m.incarnation == hosts[i].incarnation:
                 driveRejoin(i) { d, state in d.begin(state: state) }
-            case .replicaReady(let h, _) where h == hosts[i].id && mine:
+            case .replicaReady(let h, _, _) where h == hosts[i].id && mine:
                 driveRejoin(i) { d, state in d.progressed(state: state) }
             case .rejoinEnd(let h) where h == hosts[i].id && mine:
                 hosts[i].rejoin.finished()
@@ -389,7 +389,7 @@ private final class ClusterSimulation {
             case .repairQuery(let h, let after, let epoch): sendData(from: i, to: Int(h.rawValue), .repairQuery(p, after, epoch))
             case .repairAnswer(let h, let last, let entries): sendData(from: i, to: Int(h.rawValue), .repairAnswer(p, last, entries))
             case .snapshot(let h, let startSeq): sendData(from: i, to: Int(h.rawValue), .snapshot(p, startSeq, hosts[i].sites[p] ?? FakeSite()))
-            case .replicaCaughtUp(let h): if now % 2 == 0 { propose(i, .replicaReady(h, p)) }
+            case .replicaCaughtUp(let h): if now % 2 == 0 { propose(i, .replicaReady(h, p, leader: hosts[i].id)) }
             case .resnapshot:
                 hosts[i].sites[p] = FakeSite()
                 hosts[i].loaded.remove(p)

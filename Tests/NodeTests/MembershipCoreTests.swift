@@ -86,4 +86,18 @@ import Testing
         #expect(Self.core0.received(.rejoinBegin(back), state: failed)
                 == [.log("Host 1 asks to rejoin; it waits until the elastic join in progress completes")])
     }
+
+    @Test func aReplicaFoundReadyByALeaderThatNoLongerLeadsIsNotCountedLive() throws {
+        var state = try Self.state(hosts: 3, kFactor: 2)
+        var back = Self.member(1, incarnation: 2)
+        back.state = .rejoining
+        state = state.applying(.hostFailed(HostID(1), reason: "gone")).applying(.rejoinBegin(back))
+        let p = state.slots(of: HostID(1))[0]
+        let oldLeader = state.partition(p)!.leader
+        // The leader that found host 1 caught up fails before its readiness is applied.
+        let moved = state.applying(.hostFailed(oldLeader, reason: "killed"))
+        #expect(moved.partition(p)!.leader != oldLeader)
+        #expect(moved.applying(.replicaReady(HostID(1), p, leader: oldLeader)) == moved)
+        #expect(moved.applying(.replicaReady(HostID(1), p, leader: moved.partition(p)!.leader)).partition(p)!.live.contains(HostID(1)))
+    }
 }

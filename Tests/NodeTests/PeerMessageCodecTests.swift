@@ -29,7 +29,8 @@ import VoltWire
         .hostFailed(HostID(2), reason: "no heartbeat for 90 s — ☠"),
         .hostFailed(HostID(Int32.min), reason: ""),
         .rejoinBegin(member(1, .rejoining)),
-        .replicaReady(HostID(1), PartitionID(16383)),
+        .replicaReady(HostID(1), PartitionID(16383), leader: nil),
+        .replicaReady(HostID(1), PartitionID(3), leader: HostID(2)),
         .rejoinEnd(HostID(Int32.max)),
         .schema(version: Int64.max, ddl: "CREATE TABLE ünïcode (a INTEGER);"),
         .schema(version: -1, ddl: ""),
@@ -152,7 +153,8 @@ import VoltWire
         switch rng.below(5) {
         case 0: .hostFailed(HostID(randomInt32(&rng)), reason: randomString(&rng))
         case 1: .rejoinBegin(randomMember(&rng))
-        case 2: .replicaReady(HostID(randomInt32(&rng)), PartitionID(randomInt32(&rng)))
+        case 2: .replicaReady(HostID(randomInt32(&rng)), PartitionID(randomInt32(&rng)),
+                              leader: rng.chance(percent: 50) ? nil : HostID(randomInt32(&rng)))
         case 3: .rejoinEnd(HostID(randomInt32(&rng)))
         default: .schema(version: randomInt64(&rng), ddl: randomString(&rng))
         }
@@ -308,7 +310,7 @@ import VoltWire
         // The samples cover every kind, and each encoding starts with its kind's tag.
         #expect(Set(Self.everyKind.map(\.tag)) == Set(PeerMessage.Tag.allCases))
         for message in Self.everyKind { #expect(message.encoded().first == message.tag.rawValue, "\(message)") }
-        #expect(MetadataCommand.Tag.allCases.map(\.rawValue) == Array(1...10))
+        #expect(MetadataCommand.Tag.allCases.map(\.rawValue) == Array(1...11))
         #expect(Set(Self.everyCommand.map(\.tag)) == Set(MetadataCommand.Tag.allCases))
         #expect(Value.ExactTag.allCases.map(\.rawValue) == Array(0...6))
     }
@@ -349,7 +351,9 @@ import VoltWire
 
     /// Metadata commands and the cluster state are on disk (raft.log, cluster/bootstrap): pinned.
     @Test func metadataCommandsAndClusterStateKeepTheirLayoutOnDisk() {
-        #expect(MetadataCommand.replicaReady(HostID(1), PartitionID(2)).encoded() == [3] + Self.i32(1) + Self.i32(2))
+        #expect(MetadataCommand.replicaReady(HostID(1), PartitionID(2), leader: nil).encoded() == [3] + Self.i32(1) + Self.i32(2))
+        #expect(MetadataCommand.replicaReady(HostID(1), PartitionID(2), leader: HostID(4)).encoded()
+                == [11] + Self.i32(1) + Self.i32(2) + Self.i32(4))
         #expect(MetadataCommand.rejoinEnd(HostID(3)).encoded() == [4] + Self.i32(3))
         #expect(MetadataCommand.schema(version: 1, ddl: "x").encoded() == [5] + Self.u64(1) + Self.i32(1) + [0x78])
         #expect(MetadataCommand.hostFailed(HostID(2), reason: "").encoded() == [1] + Self.i32(2) + Self.i32(0))
@@ -387,7 +391,8 @@ import VoltWire
         var back = Self.member(1, .live)
         back.incarnation = 99
         var commands: [MetadataCommand] = [.hostFailed(HostID(1), reason: "gone"), .rejoinBegin(back)]
-        commands += state.slots(of: HostID(1)).map { .replicaReady(HostID(1), $0) }
+        let failed = state.applying(.hostFailed(HostID(1), reason: "gone"))   // the leaders the readiness comes from
+        commands += state.slots(of: HostID(1)).map { .replicaReady(HostID(1), $0, leader: failed.partition($0)!.leader) }
         commands += [.rejoinEnd(HostID(1)), .schema(version: 1, ddl: "CREATE TABLE t (a INTEGER);"), .hostFailed(HostID(0), reason: "x")]
         var seen: Set<ClusterMember.State> = []
         for command in commands {

@@ -127,7 +127,7 @@ extension ClusterNode {
         case .replicaCaughtUp(let host):
             if s.lastCaughtUpProposal[host].map({ Host.monotonicMillis() - $0 >= 500 }) ?? true {
                 s.lastCaughtUpProposal[host] = Host.monotonicMillis()
-                deferred.append { [self] in propose(.replicaReady(host, p)) }
+                deferred.append { [self] in propose(.replicaReady(host, p, leader: me)) }
             }
         case .resnapshot:
             // Queued before anything the new leader sends, so the new snapshot loads into empty tables.

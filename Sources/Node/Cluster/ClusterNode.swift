@@ -239,7 +239,7 @@ public final class ClusterNode: Sendable {
                 // A host that replaced a missing one (--add) lives at a new address.
                 if let peer = Self.endpoint(member.internalEndpoint) { mesh.updatePeer(member.id, peer) }
             }
-        case .replicaReady(let host, _):
+        case .replicaReady(let host, _, _):
             if host == me && state.member(me)?.incarnation == incarnation { rejoinProgress(state) }
         case .rejoinEnd(let host):
             if host == me && state.member(me)?.incarnation == incarnation {
@@ -261,7 +261,7 @@ public final class ClusterNode: Sendable {
         switch command {
         case .hostFailed(let h, let reason): "host \(h.rawValue) failed (\(reason))"
         case .rejoinBegin(let m): "host \(m.id.rawValue) rejoins (incarnation \(m.incarnation))"
-        case .replicaReady(let h, let p): "host \(h.rawValue) holds a live replica of partition \(p.rawValue) again"
+        case .replicaReady(let h, let p, _): "host \(h.rawValue) holds a live replica of partition \(p.rawValue) again"
         case .rejoinEnd(let h): "host \(h.rawValue) finished rejoining"
         case .schema(let v, _): "catalog version \(v)"
         case .joinAdmitted(let a):

@@ -16,6 +16,7 @@
 // fact again.
 
 import Rebalancer
+import Synchronization
 import VoltModel
 
 /// The joiners and the new partitions one admission brings in.
@@ -67,7 +68,7 @@ public struct JoinState: Sendable, Equatable {
 extension ClusterState {
     /// The ring routing follows: see the header of ClusterState.swift.
     public var ring: HashRing {
-        guard let join else { return HashRing(partitionCount: partitionCount) }
+        guard let join else { return Self.freshRing(partitionCount) }
         let plan = Self.joinPlan(oldPartitions: partitionCount - join.newPartitions.count, newPartitions: join.newPartitions.count)
         var ring = plan.old
         for (move, upTo) in zip(plan.moves, join.progress) where upTo > move.range.start {
@@ -91,10 +92,27 @@ extension ClusterState {
     }
 
     /// The fresh ring of the old partitions and the moves that turn it into the fresh ring of all.
+    /// Pure, and asked for on every check of a state with a join, so kept once computed (a handful
+    /// of cluster sizes per process).
     static func joinPlan(oldPartitions: Int, newPartitions: Int) -> (old: HashRing, moves: [RangeMove]) {
-        let old = HashRing(partitionCount: oldPartitions)
-        return (old, planMoves(from: old, to: old.addingPartitions(newPartitions)))
+        let key = [oldPartitions, newPartitions]
+        if let plan = joinPlans.withLock({ $0[key] }) { return plan }
+        let old = freshRing(oldPartitions)
+        let plan = (old, planMoves(from: old, to: freshRing(oldPartitions + newPartitions)))
+        joinPlans.withLock { $0[key] = plan }
+        return plan
     }
+
+    /// VoltDB's ring of `partitions` partitions, kept once built.
+    static func freshRing(_ partitions: Int) -> HashRing {
+        if let ring = freshRings.withLock({ $0[partitions] }) { return ring }
+        let ring = HashRing(partitionCount: partitions)
+        freshRings.withLock { $0[partitions] = ring }
+        return ring
+    }
+
+    private static let joinPlans = Mutex<[[Int]: (old: HashRing, moves: [RangeMove])]>([:])
+    private static let freshRings = Mutex<[Int: HashRing]>([:])
 
     /// Why the cluster cannot admit a join now, or nil when it can.
     public var joinBlocker: String? {
@@ -164,7 +182,7 @@ extension ClusterState {
             guard var j = join, j.phase == .moving else { return false }
             let moves = joinMoves
             guard moves.indices.contains(index), upTo > j.progress[index], upTo <= moves[index].range.endExclusive else { return false }
-            let old = HashRing(partitionCount: partitionCount - j.newPartitions.count)
+            let old = Self.freshRing(partitionCount - j.newPartitions.count)
             guard old.isAligned(TokenRange(start: moves[index].range.start, endExclusive: upTo)) else { return false }
             j.progress[index] = upTo
             join = j

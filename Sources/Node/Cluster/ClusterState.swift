@@ -100,8 +100,12 @@ public enum MetadataCommand: Sendable, Equatable {
     case hostFailed(HostID, reason: String)
     /// A failed host came back (a new incarnation); it will receive its replicas.
     case rejoinBegin(ClusterMember)
-    /// The rejoining host has caught up on `partition` and now counts as a live replica.
-    case replicaReady(HostID, PartitionID)
+    /// The rejoining host has caught up on `partition` and now counts as a live replica, as its
+    /// leader `leader` found. It applies only while `leader` still leads the partition: after a
+    /// leader change the rejoiner refetches its copy, and a readiness proposed by the old leader
+    /// must not count it live meanwhile (found by the cluster simulator). Nil in entries written
+    /// before the leader was recorded.
+    case replicaReady(HostID, PartitionID, leader: HostID?)
     /// The rejoining host holds all its replicas and serves clients.
     case rejoinEnd(HostID)
     /// A schema change committed on every host (catalog version after it, DDL text).
@@ -213,9 +217,10 @@ public struct ClusterState: Sendable, Equatable {
             updated.placementGroup = members[i].placementGroup
             next.members[i] = updated
             next.rejoining = member.id
-        case .replicaReady(let host, let partition):
+        case .replicaReady(let host, let partition, let leader):
             guard rejoining == host, let p = partitions.firstIndex(where: { $0.id == partition }),
-                  partitions[p].replicas.contains(host), !partitions[p].live.contains(host) else { return self }
+                  partitions[p].replicas.contains(host), !partitions[p].live.contains(host),
+                  leader == nil || partitions[p].leader == leader else { return self }
             next.partitions[p].live = (partitions[p].live + [host]).sorted()
         case .rejoinEnd(let host):
             guard rejoining == host, let i = members.firstIndex(where: { $0.id == host }),

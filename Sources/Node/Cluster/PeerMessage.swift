@@ -347,13 +347,15 @@ extension MetadataCommand: MeshCodable {
         case joinParticipating = 8
         case rangeMoved = 9
         case joinCompleted = 10
+        /// `replicaReady` with the leader that found the replica caught up.
+        case replicaReadyFromLeader = 11
     }
 
     var tag: Tag {
         switch self {
         case .hostFailed: .hostFailed
         case .rejoinBegin: .rejoinBegin
-        case .replicaReady: .replicaReady
+        case .replicaReady(_, _, let leader): leader == nil ? .replicaReady : .replicaReadyFromLeader
         case .rejoinEnd: .rejoinEnd
         case .schema: .schema
         case .joinAdmitted: .joinAdmitted
@@ -369,7 +371,9 @@ extension MetadataCommand: MeshCodable {
         switch self {
         case .hostFailed(let h, let reason): w.write(h); w.writeString(reason)
         case .rejoinBegin(let m): m.encode(into: &w)
-        case .replicaReady(let h, let p): w.write(h); w.write(p)
+        case .replicaReady(let h, let p, let leader):
+            w.write(h); w.write(p)
+            if let leader { w.write(leader) }
         case .rejoinEnd(let h): w.write(h)
         case .schema(let version, let ddl): w.writeInt64(version); w.writeString(ddl)
         case .joinAdmitted(let a): a.encode(into: &w)
@@ -385,7 +389,9 @@ extension MetadataCommand: MeshCodable {
         switch tag {
         case .hostFailed: return .hostFailed(try r.readHostID(), reason: try r.readNonNullString("reason"))
         case .rejoinBegin: return .rejoinBegin(try ClusterMember.decode(from: &r))
-        case .replicaReady: return .replicaReady(try r.readHostID(), try r.readPartitionID())
+        case .replicaReady: return .replicaReady(try r.readHostID(), try r.readPartitionID(), leader: nil)
+        case .replicaReadyFromLeader:
+            return .replicaReady(try r.readHostID(), try r.readPartitionID(), leader: try r.readHostID("leader"))
         case .rejoinEnd: return .rejoinEnd(try r.readHostID())
         case .schema: return .schema(version: try r.readInt64("version"), ddl: try r.readNonNullString("ddl"))
         case .joinAdmitted: return .joinAdmitted(try JoinAdmission.decode(from: &r))

@@ -275,9 +275,16 @@ extension Host {
     /// Start-up coordinator: a host asks to form the cluster with it (on a loop thread).
     func formationRequested(_ connection: Connection, _ request: HostRequest) {
         guard let formation = formationRef.withLock({ $0 }) else {
-            refuse(connection, request, runtime?.cluster != nil
-                ? "the cluster has already formed; restart a failed host with its own root directory to rejoin it"
-                : "this host is not the start-up coordinator (the first host in sorted --host order is)")
+            if runtime?.cluster != nil {
+                refuse(connection, request, "the cluster has already formed; restart a failed host with its own root directory to rejoin it")
+            } else {
+                // Still starting: its internal port accepts before it has set up formation. No
+                // answer, so the requester asks again shortly (a host that is not the start-up
+                // coordinator at all is never ready, and the requester's formation times out
+                // naming the coordinator it expected).
+                log("Host at \(request.member.internalEndpoint) asked to form the cluster before this host was ready; it will ask again")
+                connection.close()
+            }
             return
         }
         let verdict = formation.state.withLock { f -> FormationCore.Verdict in
