@@ -108,6 +108,35 @@ import Testing
         #expect(Self.scalar(engine, "SELECT SUM(BALANCE) FROM ACCOUNT") == .integer(Int64(100 * Self.rows + 5)))
     }
 
+    @Test func aCallRoutedJustBeforeAMoveIsPassedOnByTheSiteAndAPinnedOneIsAnswered() {
+        let engine = Self.grownEngine()
+        defer { engine.shutdown() }
+        let move = planMoves(from: engine.ring, to: engine.ring.addingPartitions(2))[0]
+        let key = (0..<Self.rows).first { move.range.contains(Value.integer(Int64($0)).partitionToken(as: .bigint)!) }!
+        // Hold the source site, queue the move behind it, then a call the engine still routes to
+        // the source (its ring changes only once the move commits): the call reaches the source
+        // after the move and must be passed on to the destination, not failed.
+        let hold = OneShot<Bool>()
+        _ = engine.onSite(move.source) { _, _ in _ = hold.wait() }
+        let moved = OneShot<InvocationResult>()
+        engine.changePlacement(.move(move)) { moved.set($0) }
+        let routed = OneShot<InvocationResult>()
+        engine.invoke(engine.procedure(named: "ADD_TO")!, [.integer(7), .integer(Int64(key))]) { routed.set($0) }
+        // Pinned to the source, an ad hoc statement (a procedure the engine does not keep) is
+        // answered with the owner, as a replication stream needs, never passed on.
+        let pinned = OneShot<InvocationResult>()
+        engine.adHoc("UPDATE ACCOUNT SET BALANCE = BALANCE + 1000 WHERE ID = \(key)", options: CallOptions(partition: move.source)) {
+            pinned.set($0)
+        }
+        hold.set(true)
+        #expect(moved.wait().succeeded)
+        let result = routed.wait()
+        #expect(result.succeeded, "\(result.status): \(result.statusString ?? "")")
+        let answer = pinned.wait()
+        #expect(answer.status == .txnMispartitioned && answer.owner == move.destination, "\(answer.status)")
+        #expect(engine.call("GET_BALANCE", [.integer(Int64(key))]).tables.first?.rows == [[.integer(107)]])
+    }
+
     @Test func aMoveFromAPartitionThatDoesNotOwnTheRangeIsRefusedAndChangesNothing() {
         let engine = Self.grownEngine()
         defer { engine.shutdown() }

@@ -54,18 +54,11 @@ extension ClusterNode {
             return
         }
         let bytes = Self.encode(invocation)
-        let answer: @Sendable (InvocationResult) -> Void = { [self] result in
-            if result.status == .txnMispartitioned, let owner = result.owner {
-                submit(invocation, target: .partition(owner), reply: reply)
-            } else {
-                reply(result)
-            }
-        }
         step(stream) { s in
             guard s.core.isLeader else { return nil }
             let call = s.nextCall
             s.nextCall += 1
-            s.replies[call] = answer
+            s.replies[call] = reply
             s.numbering = invocation
             defer { s.numbering = nil }
             return s.core.submit(call: call, record: .call(bytes), transactionID: nil, timestampMicros: Engine.wallClockMicros())
@@ -108,7 +101,14 @@ extension ClusterNode {
             s.numbering = nil
             execute(entry, on: stream, report: report, decoded: decoded)
         case .reply(let call, let seq):
-            if let reply = s.replies.removeValue(forKey: call), let result = s.results.removeValue(forKey: seq) {
+            guard let reply = s.replies.removeValue(forKey: call), let result = s.results.removeValue(forKey: seq) else { break }
+            if result.status == .txnMispartitioned, let owner = result.owner,
+               let entry = s.core.recent.last(where: { $0.seq == seq }), case .call(let bytes) = entry.record,
+               let invocation = try? Invocation.decode(bytes) {
+                // Its key moved before its turn came: nothing ran here or on a replica; route it
+                // again, to the owner the site named.
+                deferred.append { [self] in submit(invocation, target: .partition(owner), reply: reply) }
+            } else {
                 deferred.append { reply(result) }
             }
         case .repairQuery(let host, let after, let epoch):

@@ -81,11 +81,9 @@ public final class Engine: Sendable {
     /// on the engine's own cache lines that write would evict the read-only fields every call
     /// reads (the ring, the sites, the clock).
     private let nextTransactionID = TransactionIDCounter()
-    /// Each site's queue, unretained (the engine keeps `sites`, which keep their queues): pushing
-    /// through a retained reference would bounce the queue's reference count between the threads
-    /// that submit.
-    /// Indexed by partition id; nil for partitions held by other hosts.
-    private let siteQueues: [UnretainedQueue?]
+    /// Each site's queue by partition id, shared with the sites (which pass on a call whose key
+    /// moved).
+    private let directory: SiteDirectory
     private let barrierLock = Mutex(())
     /// Set once a range has moved between partitions: until then routing reads the ring the
     /// engine started with, without the lock.
@@ -100,14 +98,11 @@ public final class Engine: Sendable {
         placement = Mutex(Placement(ring: ring, participants: configuration.participants))
         let drainFlag = DrainFlag()
         draining = drainFlag
-        let directory = SiteDirectory()
         sites = configuration.partitions.enumerated().map { index, partition in
-            Site(id: SiteID(Int32(index)), partition: partition, ring: ring, draining: drainFlag, directory: directory)
+            Site(id: SiteID(Int32(index)), partition: partition, ring: ring, draining: drainFlag)
         }
-        var queues = [UnretainedQueue?](repeating: nil, count: Int(configuration.partitions.last!.rawValue) + 1)
-        for site in sites { queues[Int(site.partition.rawValue)] = UnretainedQueue(site.queue) }
-        siteQueues = queues
-        directory.queues = queues
+        directory = SiteDirectory(sites)
+        for site in sites { site.directory = directory }
         for site in sites { site.start() }
         let coordinator = Thread { [self] in coordinatorLoop() }
         coordinator.name = "mp-coordinator"
@@ -137,8 +132,17 @@ public final class Engine: Sendable {
     /// The partition owning a key now (read under the lock, without copying the ring, once a
     /// range has moved; before, from the ring the engine started with).
     func partition(forKey key: Value, type: SQLType) -> PartitionID {
-        guard ringMoved.load(ordering: .relaxed) else { return configuration.ring.partition(forKey: key, type: type) }
-        return placement.withLock { $0.ring.partition(forKey: key, type: type) }
+        partition(of: key.partitionToken(as: type))
+    }
+
+    /// The partition owning `token` now; SQL NULL (no token) is partition 0. Until a range has
+    /// moved, the ring the engine started with, read without the lock (this is on the path of
+    /// every call); a stale read only sends a call to the partition that gave the key away, whose
+    /// site passes it on (Site.runSinglePartition).
+    private func partition(of token: Token?) -> PartitionID {
+        guard let token else { return PartitionID(0) }
+        guard ringMoved.load(ordering: .relaxed) else { return configuration.ring.partition(for: token) }
+        return placement.withLock { $0.ring.partition(for: token) }
     }
 
     /// The ring after a committed transaction moved a range, or after one made new partitions
@@ -321,26 +325,19 @@ public final class Engine: Sendable {
     private func submitSingle(_ procedure: CompiledProcedure, _ params: [Value], key: Value, type: SQLType,
                               options: CallOptions, completion: @escaping @Sendable (InvocationResult) -> Void) {
         let token = key.partitionToken(as: type)
-        // Until a range has moved the ring is the one the engine started with: read it without
-        // the lock (this is the hot path of every call).
-        // A stale read only sends the call to the partition that gave the key away, whose site
-        // passes it on (see Site.runSinglePartition).
-        let moved = ringMoved.load(ordering: .relaxed)
-        let partition = options.partition ?? token.map { t in
-            moved ? placement.withLock { $0.ring.partition(for: t) } : configuration.ring.partition(for: t)
-        } ?? PartitionID(0)
+        let partition = options.partition ?? partition(of: token)
         submitSingle(procedure, params, partition: partition, token: token, pinned: options.partition != nil,
                      context: options.context, completion: completion)
     }
 
     private func submitSingle(_ procedure: CompiledProcedure, _ params: [Value], partition: PartitionID, token: Token?, pinned: Bool,
                               context: ExecutionContext?, completion: @escaping @Sendable (InvocationResult) -> Void) {
-        guard Int(partition.rawValue) < siteQueues.count, let queue = siteQueues[Int(partition.rawValue)] else {
+        guard let queue = directory.queue(for: partition) else {
             completion(InvocationResult(status: .unexpectedFailure, statusString: "\(partition) has no replica on this host"))
             return
         }
-        let pinned = procedure.pinningEngine.load(ordering: .relaxed) == serial
-        let task = SinglePartitionTask(procedure: Unmanaged.passUnretained(procedure), retainer: pinned ? nil : procedure,
+        let kept = procedure.pinningEngine.load(ordering: .relaxed) == serial
+        let task = SinglePartitionTask(procedure: Unmanaged.passUnretained(procedure), retainer: kept ? nil : procedure,
                                        params: params, token: token, pinned: pinned, context: context ?? stamp(),
                                        completion: completion)
         if !queue.queue._withUnsafeGuaranteedRef({ $0.push(.single(task)) }) {

@@ -15,7 +15,8 @@ import Foundation
 /// Invariant: `store` and `catalog` are touched only on this site's thread.
 public final class Site: @unchecked Sendable {
     // SAFETY: `store`, `catalog` and `schemaUndo` are read and written only by the site thread
-    // (inside `runLoop` and the tasks it runs). Other threads only push to `queue`.
+    // (inside `runLoop` and the tasks it runs). Other threads only push to `queue`. `directory`
+    // is set once by the engine's initializer, before the site starts, and only read after.
     public let id: SiteID
     public let partition: PartitionID
     let queue = BlockingQueue<SiteTask>()
@@ -32,13 +33,12 @@ public final class Site: @unchecked Sendable {
     private let draining: DrainFlag
 
     /// The engine's site queues, to hand an unpinned call whose key moved to its owner.
-    private let directory: SiteDirectory
+    var directory: SiteDirectory?
 
-    init(id: SiteID, partition: PartitionID, ring: HashRing, draining: DrainFlag, directory: SiteDirectory) {
+    init(id: SiteID, partition: PartitionID, ring: HashRing, draining: DrainFlag) {
         self.id = id
         self.partition = partition
         self.draining = draining
-        self.directory = directory
         store.ownership = TokenOwnership(ring: ring, partition: partition)
     }
 
@@ -85,7 +85,7 @@ public final class Site: @unchecked Sendable {
             // replication stream pinned comes back saying where the key lives now (every replica
             // of this partition reaches the same verdict at the same point of its stream).
             let owner = ownership.ring.partition(for: token)
-            if !task.pinned, owner != partition, directory.push(task, to: owner) { return }
+            if !task.pinned, owner != partition, directory?.push(task, to: owner) == true { return }
             task.completion(.mispartitioned(partition, owner: owner, transactionID: task.context.transactionID))
             return
         }
@@ -235,16 +235,27 @@ struct SinglePartitionTask: @unchecked Sendable {
     let completion: @Sendable (InvocationResult) -> Void
 }
 
-/// The engine's site queues by partition id, shared with its sites so that a site can hand a call
-/// whose key has moved to the owner's site.
-final class SiteDirectory: @unchecked Sendable {
-    // SAFETY: `queues` is written once, by the engine's initializer, before any site starts, and
-    // only read afterwards; the queues themselves are thread-safe and outlive every site.
-    var queues: [UnretainedQueue?] = []
+/// The engine's site queues by partition id (nil for partitions other hosts hold), shared with
+/// its sites so that a site can hand a call whose key has moved to the owner's site. Unretained
+/// (the engine keeps `sites`, which keep their queues): pushing through a retained reference would
+/// bounce the queue's reference count between the threads that submit.
+final class SiteDirectory: Sendable {
+    let queues: [UnretainedQueue?]
+
+    init(_ sites: [Site]) {
+        var queues = [UnretainedQueue?](repeating: nil, count: Int(sites.map(\.partition.rawValue).max() ?? -1) + 1)
+        for site in sites { queues[Int(site.partition.rawValue)] = UnretainedQueue(site.queue) }
+        self.queues = queues
+    }
+
+    /// The queue of `partition`'s site here, or nil if this host holds no replica of it.
+    func queue(for partition: PartitionID) -> UnretainedQueue? {
+        let i = Int(partition.rawValue)
+        return i >= 0 && i < queues.count ? queues[i] : nil
+    }
 
     func push(_ task: SinglePartitionTask, to partition: PartitionID) -> Bool {
-        let i = Int(partition.rawValue)
-        guard i >= 0, i < queues.count, let queue = queues[i] else { return false }
+        guard let queue = queue(for: partition) else { return false }
         return queue.queue._withUnsafeGuaranteedRef { $0.push(.single(task)) }
     }
 }

@@ -533,7 +533,7 @@ extension Host: ClusterHostServices {
         default:
             guard let procedure = engine.procedure(named: invocation.procedure),
                   let values = try? WireParameter.engineValues(p, procedure: invocation.procedure) else { return .anywhere }
-            return partition(of: procedure, values, ring: engine.ring).map { .partition($0) } ?? .multi
+            return partition(of: procedure, values, engine: engine).map { .partition($0) } ?? .multi
         }
     }
 

@@ -54,7 +54,7 @@ extension Host {
             reply(InvocationResult(status: .gracefulFailure, statusString: error.description))
             return
         }
-        let partition = partition(of: procedure, values, ring: engine.ring)
+        let partition = partition(of: procedure, values, engine: engine)
         if let destination = invocation.header.partitionDestination {
             guard case .single = procedure.partitioning, partition == destination else {
                 reply(InvocationResult(status: .gracefulFailure,
@@ -122,12 +122,12 @@ extension Host {
 
     /// The partition a procedure call runs on, or nil for multi-partition work. A call with the
     /// wrong number of parameters is routed anywhere: the engine refuses it with its own message.
-    func partition(of procedure: CompiledProcedure, _ values: [Value], ring: HashRing) -> PartitionID? {
+    func partition(of procedure: CompiledProcedure, _ values: [Value], engine: Engine) -> PartitionID? {
         switch procedure.partitioning {
         case .single(let index, let type):
-            return index < values.count ? ring.partition(forKey: values[index], type: type) : PartitionID(0)
+            return index < values.count ? engine.partition(forKey: values[index], type: type) : PartitionID(0)
         case .singleConstant(let key, let type):
-            return ring.partition(forKey: key, type: type)
+            return engine.partition(forKey: key, type: type)
         case .multi:
             return nil
         }
