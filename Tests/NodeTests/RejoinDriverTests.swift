@@ -22,6 +22,15 @@ import Testing
         return m
     }
 
+    /// A driver whose rejoin has begun, and the state that began it.
+    static func begun() throws -> (RejoinDriver, ClusterState) {
+        let base = try formed()
+        var driver = RejoinDriver(me: me, askIntervalMillis: 1_000, restartedAs: rejoiner(base))
+        let state = base.applying(.hostFailed(me, reason: "killed")).applying(.rejoinBegin(rejoiner(base)))
+        _ = driver.begin(state: state)
+        return (driver, state)
+    }
+
     @Test func aRestartedHostAsksEverySecondUntilItsRejoinBeginsThenAsksEachLeaderForItsPartition() throws {
         let base = try Self.formed()
         var driver = RejoinDriver(me: Self.me, askIntervalMillis: 1_000, restartedAs: Self.rejoiner(base))
@@ -39,10 +48,7 @@ import Testing
     }
 
     @Test func eachLoadedPartitionIsReportedUntilLiveAndTheEndIsProposedOnceAllAre() throws {
-        let base = try Self.formed()
-        var driver = RejoinDriver(me: Self.me, askIntervalMillis: 1_000, restartedAs: Self.rejoiner(base))
-        var state = base.applying(.hostFailed(Self.me, reason: "killed")).applying(.rejoinBegin(Self.rejoiner(base)))
-        _ = driver.begin(state: state)
+        var (driver, state) = try Self.begun()
         let slots = state.slots(of: Self.me)
         let (first, second) = (slots[0], slots[1])
         driver.receivingSnapshot(first)
@@ -62,10 +68,7 @@ import Testing
     }
 
     @Test func aLeaderChangeOrAStaleSnapshotSendsThePartitionBackToBeAskedFor() throws {
-        let base = try Self.formed()
-        var driver = RejoinDriver(me: Self.me, askIntervalMillis: 1_000, restartedAs: Self.rejoiner(base))
-        let state = base.applying(.hostFailed(Self.me, reason: "killed")).applying(.rejoinBegin(Self.rejoiner(base)))
-        _ = driver.begin(state: state)
+        var (driver, state) = try Self.begun()
         let slots = state.slots(of: Self.me)
         for p in slots { driver.receivingSnapshot(p); driver.snapshotArrived(p) }
         _ = driver.loaded(slots[0], state: state)

@@ -67,7 +67,7 @@ struct JoinCoordinator: Sendable {
     mutating func asked(_ ask: Ask, nowMillis: Int64, state: ClusterState) -> [Action] {
         let endpoint = ask.request.endpoint
         if let admitted = state.members.first(where: { $0.internalEndpoint == endpoint && $0.incarnation == ask.member.incarnation }) {
-            buffer.remove(endpoints: [endpoint])
+            remove(endpoints: [endpoint])
             return [.reply(endpoint: endpoint, .admitted(admitted.id))]
         }
         let verdict = buffer.heard(ask.request, nowMillis: nowMillis, blocker: state.joinBlocker)
@@ -115,10 +115,16 @@ struct JoinCoordinator: Sendable {
 
     // MARK: Deciding
 
+    /// Admitted joiners leave the buffer, with the member records kept for them.
+    private mutating func remove(endpoints: [String]) {
+        buffer.remove(endpoints: endpoints)
+        for endpoint in endpoints { pendingMembers[endpoint] = nil }
+    }
+
     private mutating func advance(nowMillis: Int64, state: ClusterState, configuration: RaftConfiguration) -> [Action] {
         if let join = state.join {
             group = [:]
-            buffer.remove(endpoints: state.members.filter { join.joiners.contains($0.id) }.map(\.internalEndpoint))
+            remove(endpoints: state.members.filter { join.joiners.contains($0.id) }.map(\.internalEndpoint))
             return promoteOrDrive(join, nowMillis: nowMillis, state: state, configuration: configuration)
         }
         driver = nil
@@ -161,11 +167,10 @@ struct JoinCoordinator: Sendable {
             return [.proposeMembership(voters: voters, learners: configuration.learners.filter { !voters.contains($0) })]
         }
         let promoted = ready && !configuration.isJoint
-        let (old, moves) = ClusterState.joinPlan(oldPartitions: state.partitionCount - join.newPartitions.count,
-                                                 newPartitions: join.newPartitions.count)
+        let old = ClusterState.freshRing(state.partitionCount - join.newPartitions.count)
         let source = state.participants.first { !join.newPartitions.contains($0) } ?? PartitionID(0)
         let view = JoinView(participating: join.phase == .moving, joinersReady: promoted, newPartitions: join.newPartitions,
-                            copySource: source, oldRing: old, moves: moves, progress: join.progress)
+                            copySource: source, oldRing: old, moves: state.joinMoves, progress: join.progress)
         var d = driver ?? RebalanceDriver(view: view, pacing: pacing, nowMillis: nowMillis)
         let decided = d.observe(view, nowMillis: nowMillis)
         driver = d
