@@ -216,13 +216,9 @@ extension ClusterState {
                 found.append("progress within its move: move \(i) \(move) at \(upTo)")
             }
         }
-        if join.phase == .admitted && join.progress.enumerated().contains(where: { $1 != moves[safe: $0]?.range.start }) {
+        if join.phase == .admitted && zip(join.progress, moves).contains(where: { $0 != $1.range.start }) {
             found.append("no move before the joiners take part: \(join.progress)")
         }
         return found
     }
-}
-
-extension Array {
-    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
 }
