@@ -87,6 +87,34 @@ import Testing
         #expect(Self.scalar(engine, "SELECT SUM(BALANCE) FROM ACCOUNT") == .integer(Int64(100 * Self.rows)))
     }
 
+    @Test func aReissuedStepLargerThanTheOneThatCommittedMovesOnlyTheRestAndAMixedRangeIsRefused() {
+        let engine = Self.grownEngine()
+        defer { engine.shutdown() }
+        #expect(engine.changePlacement(.addParticipants([Self.p[2], Self.p[3]], copyingFrom: Self.p[0])).succeeded)
+        let old = engine.ring
+        let move = planMoves(from: old, to: old.addingPartitions(2)).first { old.entries(in: $0.range).count >= 3 }!
+        let entries = old.entries(in: move.range)
+        func cut(_ k: Int) -> Int64 { Int64(old.tokens[entries.lowerBound + k].rawValue) }
+        // The step before a failover moved the first entry; the new coordinator asks for three.
+        let first = RangeMove(range: TokenRange(start: move.range.start, endExclusive: cut(1)), source: move.source, destination: move.destination)
+        #expect(engine.changePlacement(.move(first)).succeeded)
+        let total = Self.scalar(engine, "SELECT COUNT(*) FROM ACCOUNT")
+        let three = RangeMove(range: TokenRange(start: move.range.start, endExclusive: cut(3)), source: move.source, destination: move.destination)
+        let r = engine.changePlacement(.move(three))
+        #expect(r.succeeded, "\(r.statusString ?? "")")
+        #expect(PlacementOutcome(r)?.alreadyDone == false)
+        #expect(engine.ring == old.applying(three))
+        #expect(Self.scalar(engine, "SELECT COUNT(*) FROM ACCOUNT") == total)
+        // Source, destination, source again: not a prefix that moved. Refused, nothing changes.
+        let ring = engine.ring
+        let back = RangeMove(range: TokenRange(start: cut(1), endExclusive: cut(2)), source: move.destination, destination: move.source)
+        #expect(engine.changePlacement(.move(back)).succeeded)
+        let mixed = RangeMove(range: TokenRange(start: move.range.start, endExclusive: cut(3)), source: move.source, destination: move.destination)
+        #expect(!engine.changePlacement(.move(mixed)).succeeded)
+        #expect(engine.ring == ring.applying(back))
+        #expect(Self.scalar(engine, "SELECT COUNT(*) FROM ACCOUNT") == total)
+    }
+
     @Test func aCallPinnedToTheOldOwnerComesBackWithTheNewOneAndAnUnpinnedCallFollows() {
         let engine = Self.grownEngine()
         defer { engine.shutdown() }

@@ -53,6 +53,25 @@ import Testing
         #expect(Self.core0.tick(state: state, isCoordinator: true, peers: peers) == [.propose(.hostFailed(HostID(2), reason: "its connections closed"))])
     }
 
+    @Test func anAdmittedJoinerNotYetHeardFromHasItsStartTimeThenFailsLikeAnyHost() throws {
+        let two = try Self.state(hosts: 2)
+        let joined = two.applying(.joinAdmitted(try two.admission(of: [Self.member(2), Self.member(3)], startedMillis: 0)))
+        let core = MembershipCore(me: HostID(0), heartbeatTimeoutMillis: 1_000, disconnectGraceMillis: 200, joinerStartMillis: 5_000)
+        func peers(_ joiners: MembershipCore.Peer) -> [HostID: MembershipCore.Peer] {
+            [HostID(1): .init(silenceMillis: 10, connected: true), HostID(2): joiners, HostID(3): joiners]
+        }
+        // Admitted 4 s ago, never connected: still starting (neither silence nor closed connections count).
+        #expect(core.tick(state: joined, isCoordinator: true, peers: peers(.init(silenceMillis: 4_000, connected: false, heard: false))) == [])
+        #expect(core.tick(state: joined, isCoordinator: true, peers: peers(.init(silenceMillis: 5_001, connected: false, heard: false))) == [
+            .propose(.hostFailed(HostID(2), reason: "it did not connect within 5001 ms of its admission")),
+            .propose(.hostFailed(HostID(3), reason: "it did not connect within 5001 ms of its admission")),
+        ])
+        // Once heard from, the usual rules.
+        #expect(core.tick(state: joined, isCoordinator: true, peers: peers(.init(silenceMillis: 300, connected: false, heard: true))).count == 2)
+        // Joiners do not count for partition detection: host 0 with host 1 is a quorum of the two voters.
+        #expect(core.tick(state: joined, isCoordinator: false, peers: peers(.init(silenceMillis: nil, connected: false, heard: false))) == [])
+    }
+
     @Test func rejoinsAreAdmittedOneAtATimeOnlyForFailedHostsWithANewIncarnationAndNotDuringAJoin() throws {
         let state = try Self.state(hosts: 3, kFactor: 2)   // two hosts can be down at once
         var back = Self.member(1, incarnation: 2)

@@ -118,7 +118,11 @@ import VoltWire
             .rejoinLoaded(partition: PartitionID(0), lastSeq: -1),
             .replace(HostID(2), bootstrap: degradedState.encoded(), current: stoppedState.encoded(), term: UInt64.max),
             .replace(HostID(0), bootstrap: [], current: [], term: 0),
-            .addRequest(request),
+            .addRequest(request, unreachable: []),
+            .addRequest(request, unreachable: [HostID(0), HostID(3)]),
+            .joinWaiting(status: "waiting for 1 more host to join (K+1 = 2)", coordinator: "127.0.0.1:3021", current: degradedState.encoded()),
+            .joinWaiting(status: "", coordinator: "", current: []),
+            .joinWelcome(HostID(4), bootstrap: degradedState.encoded(), current: stoppedState.encoded()),
         ]
         messages += everyCommand.map { .propose($0) }
         return messages
@@ -256,7 +260,10 @@ import VoltWire
         case .rejoinLoaded: return .rejoinLoaded(partition: PartitionID(randomInt32(&rng)), lastSeq: randomInt64(&rng))
         case .replace:
             return .replace(HostID(randomInt32(&rng)), bootstrap: randomPayload(&rng), current: randomPayload(&rng), term: rng.next())
-        case .addRequest: return .addRequest(randomRequest(&rng))
+        case .addRequest: return .addRequest(randomRequest(&rng), unreachable: randomHosts(&rng).sorted())
+        case .joinWaiting:
+            return .joinWaiting(status: randomString(&rng), coordinator: randomString(&rng), current: randomPayload(&rng))
+        case .joinWelcome: return .joinWelcome(HostID(randomInt32(&rng)), bootstrap: randomPayload(&rng), current: randomPayload(&rng))
         }
     }
 
@@ -303,6 +310,7 @@ import VoltWire
             (.propose, 8), (.forward, 9), (.forwardReply, 10), (.replicate, 11), (.ack, 12), (.mpBegin, 13), (.mpResults, 14),
             (.mpDone, 15), (.rejoinRequest, 16), (.rejoinChunk, 17), (.statsRequest, 18), (.statsReply, 19), (.repairQuery, 20),
             (.repairAnswer, 21), (.rejoinLoaded, 22), (.replace, 23), (.addRequest, 24),
+            (.joinWaiting, 25), (.joinWelcome, 26),
         ]
         #expect(table.map(\.0) == PeerMessage.Tag.allCases)
         for (tag, raw) in table { #expect(tag.rawValue == raw, "\(tag)") }
@@ -343,7 +351,7 @@ import VoltWire
     @Test func formationAndAddRequestsShareTheHostRequestEncoding() throws {
         let request = Self.request.encoded()
         #expect(PeerMessage.formationRequest(Self.request).encoded() == [1] + request + [0])
-        #expect(PeerMessage.addRequest(Self.request).encoded() == [24] + request)
+        #expect(PeerMessage.addRequest(Self.request, unreachable: [HostID(2)]).encoded() == [24] + request + Self.i32(1) + Self.i32(2))
         // What an older host sent for an add request: tag 1 with the flag set. It is refused, not misread.
         #expect(throws: WireError.self) { try PeerMessage.decode([1] + request + [1]) }
         #expect(try PeerMessage.decode([1] + request + [0]) == .formationRequest(Self.request))

@@ -300,6 +300,45 @@ class LocalCluster:
                       or False, timeout, interval=0.05)
         return h
 
+    def add_hosts(self, n, via, settings=None):
+        """Start `n` brand-new hosts (fresh roots, new ports) with `--add --host <internal port of
+        each host in via>`, without waiting: they join the cluster (the elastic join admits K+1
+        together). They are appended to `hosts` (indices count..count+n-1) and `count` grows, so
+        the helpers reach them by index. Returns the new indices."""
+        added = []
+        for _ in range(n):
+            i = len(self.hosts)
+            ports = free_ports(3)
+            h = ClusterHost(index=i, base=self.base / ("host%d" % i),
+                            settings=dict(settings or self.hosts[0].settings))
+            h.internal_port, h.client_port, h.admin_port = ports
+            h.args = [str(voltctl_path()), "start", "--dir", str(h.root), "--add",
+                      "--host", ",".join("%s:%d" % (LOCALHOST, self.hosts[v].internal_port)
+                                         for v in via),
+                      "--internal", "%s:%d" % (LOCALHOST, h.internal_port),
+                      "--client", "%s:%d" % (LOCALHOST, h.client_port),
+                      "--admin", "%s:%d" % (LOCALHOST, h.admin_port),
+                      "--http", "%s:0" % LOCALHOST]
+            self._init_host(h)
+            self.hosts.append(h)
+            self._launch(h)
+            added.append(i)
+        self.count = len(self.hosts)
+        return added
+
+    def wait_ready(self, indices, timeout=START_TIMEOUT_S):
+        """Return once every host in `indices` has printed the ready line; fails the test if one
+        exits first or the time runs out."""
+        def check():
+            for i in indices:
+                h = self.hosts[i]
+                if not h.ready() and not h.alive():
+                    self.fail("host %d exited with %s before printing %r"
+                              % (i, h.proc.returncode, READY_LINE))
+            return all(self.hosts[i].ready() for i in indices)
+        self.wait_for("hosts %s to print %r" % (list(indices), READY_LINE), check, timeout,
+                      interval=0.05)
+
     def wait_exit(self, i, timeout):
         """Host i's exit code, once it exits within `timeout` seconds; fails the test otherwise."""
         h = self.hosts[i]

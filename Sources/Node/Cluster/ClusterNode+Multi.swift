@@ -54,6 +54,14 @@ extension ClusterNode {
         // catalog's history is part of the replicated cluster state.
         var reply = clientReply
         if let ddl = Self.schemaChange(invocation) {
+            if state.join != nil {
+                // A joiner builds its catalog from the log's schema history when it is admitted;
+                // a change meanwhile could reach some sites and not others.
+                clientReply(InvocationResult(status: .gracefulFailure, statusString: "The cluster is growing (an elastic join is "
+                    + "in progress): schema changes are refused until it completes. Retry once @Statistics REBALANCE shows no "
+                    + "join in progress."))
+                return
+            }
             let engine = self.engine
             reply = { [weak self] result in
                 if result.succeeded { self?.propose(.schema(version: engine.catalog.version, ddl: ddl)) }
@@ -70,16 +78,20 @@ extension ClusterNode {
 
     private func startNextMulti() {
         let state = self.state
+        // Every member that has not failed takes part, joiners included: a join's placement
+        // changes involve their partitions, and once the replicated tables reach them they take
+        // part in everything (a host with nothing to do reports done at once, `multiBegin`).
+        let hosts = state.members.filter { $0.state != .failed }.map(\.id)
         let begin = multi.withLock { m -> (ExecutionContext, [UInt8])? in
             guard m.active == nil, !m.queue.isEmpty else { return nil }
             let (invocation, reply) = m.queue.removeFirst()
             m.counter += 1
             let txn = Int64(1) << 62 | Int64(state.epoch.rawValue & 0xFFFF) << 40 | m.counter
-            m.active = MultiState.Active(transactionID: txn, reply: reply, awaiting: Set(state.liveMembers), local: nil)
+            m.active = MultiState.Active(transactionID: txn, reply: reply, awaiting: Set(hosts), local: nil)
             return (ExecutionContext(transactionID: txn, timestampMicros: Engine.wallClockMicros()), Self.encode(invocation))
         }
         guard let (context, bytes) = begin else { return }
-        for host in state.liveMembers where host != me {
+        for host in hosts where host != me {
             mesh.send(.mpBegin(transactionID: context.transactionID, timestampMicros: context.timestampMicros, invocation: bytes), to: host)
         }
         multiBegin(context, bytes)
@@ -92,7 +104,11 @@ extension ClusterNode {
         return !statements.isEmpty && statements.allSatisfy(SQLScript.isDDL) ? sql : nil
     }
 
-    /// Any host: sequence the transaction into every partition this host leads.
+    /// Any host: sequence the transaction into every partition it involves that this host leads
+    /// (a placement change involves its own partitions; anything else, the participants). A host
+    /// that holds none of them runs a placement change's body at once, with no barrier, so that
+    /// its ring changes at the same point of the multi-partition order as everyone's; for other
+    /// work it has nothing to do and reports done.
     func multiBegin(_ context: ExecutionContext, _ bytes: [UInt8]) {
         let txn = context.transactionID
         let known = multi.withLock { m -> Bool in
@@ -101,8 +117,18 @@ extension ClusterNode {
             return false
         }
         if known { return }
+        let placement = Self.placementChange(bytes)
+        let involved = Set(placement?.involved ?? engine.participants)
+        guard engine.partitions.contains(where: involved.contains) else {
+            if placement != nil {
+                _ = startMultiRun(context, bytes, placement: placement)
+            } else {
+                multiFinishedLocally(txn, InvocationResult(status: .success, transactionID: txn))
+            }
+            return
+        }
         let state = self.state
-        for partition in state.partitions where partition.leader == me {
+        for partition in state.partitions where partition.leader == me && involved.contains(partition.id) {
             guard let stream = stream(for: partition.id) else { continue }
             step(stream) { s in
                 guard s.core.isLeader else { return [] }
@@ -111,18 +137,36 @@ extension ClusterNode {
         }
     }
 
+    /// The placement change a multi-partition invocation carries, if it is one.
+    static func placementChange(_ bytes: [UInt8]) -> PlacementChange? {
+        // The header first: a bulk load's parameters can be megabytes.
+        var r = WireReader(bytes)
+        guard let header = try? InvocationHeader.decode(from: &r),
+              header.procedure.lowercased() == PlacementChange.procedureName.lowercased(),
+              let invocation = try? Invocation.decode(bytes) else { return nil }
+        return PlacementChange(invocation: invocation)
+    }
+
     /// A partition's stream reached the transaction on this host (under that stream's lock).
     func multiArrived(_ p: PartitionID, context: ExecutionContext, invocation bytes: [UInt8]) {
+        guard let handle = startMultiRun(context, bytes, placement: Self.placementChange(bytes)) else { return }
+        engine.pushBarrier(handle, on: p)
+    }
+
+    /// Starts this host's run of the transaction (once) and returns its handle; nil once it has
+    /// finished here.
+    private func startMultiRun(_ context: ExecutionContext, _ bytes: [UInt8], placement: PlacementChange?) -> ClusterMultiHandle? {
         let txn = context.transactionID
         let (handle, fresh) = multi.withLock { m -> (ClusterMultiHandle?, Bool) in
             if m.finished.contains(txn) { return (nil, false) }
             if let h = m.running[txn] { return (h, false) }
-            let h = engine.beginClusterMulti(context: context, exchange: ClusterExchange(node: self, transactionID: txn))
+            let h = engine.beginClusterMulti(context: context, exchange: ClusterExchange(node: self, transactionID: txn),
+                                             involved: placement?.involved)
             m.running[txn] = h
             if m.begun[txn] == nil { m.begun[txn] = (context, bytes) }
             return (h, true)
         }
-        guard let handle else { return }
+        guard let handle else { return nil }
         if fresh {
             guard let invocation = try? Invocation.decode(bytes) else {
                 preconditionFailure("multi-partition transaction \(txn) does not decode")
@@ -131,7 +175,7 @@ extension ClusterNode {
                 multiFinishedLocally(txn, result)
             }
         }
-        engine.pushBarrier(handle, on: p)
+        return handle
     }
 
     private func multiFinishedLocally(_ txn: Int64, _ result: InvocationResult) {

@@ -71,6 +71,8 @@ extension ClusterNode {
 
     /// `rejoinBegin` for this host was applied.
     func beginRejoin(_ state: ClusterState) {
+        // No join runs during a rejoin, so the applied ring is the one every engine has.
+        engine.adoptPlacement(ring: state.ring, participants: state.participants)
         driveRejoin { $0.begin(state: state) }
     }
 

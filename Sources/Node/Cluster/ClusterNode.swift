@@ -17,6 +17,7 @@ import Consensus
 import Dispatch
 import Foundation
 import Glibc
+import Rebalancer
 import Synchronization
 import VoltModel
 import VoltWire
@@ -44,6 +45,10 @@ public final class ClusterNode: Sendable {
     let engine: Engine
     let mesh: Mesh
     let heartbeatTimeoutMillis: Int
+    /// The cluster's initial state, the base the metadata log applies its entries to.
+    let bootstrap: ClusterState
+    /// How fast a join this host coordinates moves ranges.
+    let pacing: RebalancePacing
     let membership: MembershipCore
     let services: ClusterHostServices
     private let metadataRef = Mutex<MetadataLog?>(nil)
@@ -53,27 +58,34 @@ public final class ClusterNode: Sendable {
     let forwards = Mutex<ForwardTable>(ForwardTable())
     let multi = Mutex<MultiState>(MultiState())
     let rejoin = Mutex<RejoinState>(RejoinState())
+    let joinRole = Mutex<JoinRole>(JoinRole())
     /// Set once a rejoining host has installed the schema from its leaders (false if it failed).
     let catalogInstalled = OneShot<Bool>()
     let statsGathers = Mutex<(next: Int64, waiting: [Int64: StatsGather])>((1, [:]))
     let fatal = Atomic<Bool>(false)
-    private let proposals = DispatchQueue(label: "cluster-proposals")
+    /// Serial: proposals, and the join coordinator's work (ClusterNode+Join.swift).
+    let proposals = DispatchQueue(label: "cluster-proposals")
     private let poisoned = Mutex<[HostID: Int64]>([:])
     /// Whether any member is failed: lets the hot path skip the declared-failed check.
     let anyFailed = Atomic<Bool>(false)
 
-    init(me: HostID, incarnation: UInt64, engine: Engine, mesh: Mesh, state: ClusterState, heartbeatTimeoutMillis: Int,
-         restarted: Bool, services: ClusterHostServices) {
+    /// `bootstrap` is the cluster's initial state; `holding` the state that says which partitions
+    /// this host holds (the current one for a host that joined or replaced a joined host).
+    init(me: HostID, incarnation: UInt64, engine: Engine, mesh: Mesh, bootstrap: ClusterState, holding: ClusterState? = nil,
+         heartbeatTimeoutMillis: Int, pacing: RebalancePacing = RebalancePacing(), restarted: Bool, services: ClusterHostServices) {
         self.me = me
         self.incarnation = incarnation
         self.engine = engine
         self.mesh = mesh
+        self.bootstrap = bootstrap
+        self.pacing = pacing
         self.heartbeatTimeoutMillis = heartbeatTimeoutMillis
         self.membership = MembershipCore(me: me, heartbeatTimeoutMillis: Int64(heartbeatTimeoutMillis))
         self.services = services
-        current = Mutex(state)
-        var streams = [PartitionStream?](repeating: nil, count: state.partitionCount)
-        for p in state.slots(of: me) { streams[Int(p.rawValue)] = PartitionStream(partition: p, me: me, restarted: restarted) }
+        current = Mutex(bootstrap)
+        let layout = holding ?? bootstrap
+        var streams = [PartitionStream?](repeating: nil, count: layout.partitionCount)
+        for p in layout.slots(of: me) { streams[Int(p.rawValue)] = PartitionStream(partition: p, me: me, restarted: restarted) }
         self.streams = streams
     }
 
@@ -154,7 +166,7 @@ public final class ClusterNode: Sendable {
             }
         case .statsReply(let id, let table):
             statsReplied(id, table, from: peer)
-        case .formationRequest, .addRequest, .refused, .welcome, .hello, .replace:
+        case .formationRequest, .addRequest, .refused, .welcome, .hello, .replace, .joinWaiting, .joinWelcome:
             log("Ignoring a \(message.tag) message from host \(peer.rawValue): it has no place on a mesh connection")
         }
     }
@@ -246,7 +258,11 @@ public final class ClusterNode: Sendable {
                 rejoin.withLock { $0.driver?.finished() }
                 services.rejoinCompleted()
             }
-        case .schema, .joinAdmitted, .joinerReady, .joinParticipating, .rangeMoved, .joinCompleted:
+        case .joinAdmitted(let admission):
+            for member in admission.members where member.id != me {
+                if let peer = Self.endpoint(member.internalEndpoint) { mesh.addPeer(member.id, peer) }
+            }
+        case .schema, .joinerReady, .joinParticipating, .rangeMoved, .joinCompleted:
             break
         }
         if let reason = state.stoppedReason {
@@ -255,6 +271,9 @@ public final class ClusterNode: Sendable {
         }
         updateStreams(state)
         services.clusterStateChanged(state)
+        if metadata?.isCoordinator == true {
+            driveJoin { core, now, state, configuration in core.observe(nowMillis: now, state: state, configuration: configuration) }
+        }
     }
 
     static func describe(_ command: MetadataCommand) -> String {
@@ -289,11 +308,13 @@ public final class ClusterNode: Sendable {
         let now = Host.monotonicMillis()
         var peers: [HostID: MembershipCore.Peer] = [:]
         for m in state.members where m.id != me {
-            peers[m.id] = MembershipCore.Peer(silenceMillis: mesh.silenceMillis(m.id, now: now), connected: mesh.isConnected(m.id))
+            peers[m.id] = MembershipCore.Peer(silenceMillis: mesh.silenceMillis(m.id, now: now), connected: mesh.isConnected(m.id),
+                                              heard: mesh.incarnation(of: m.id) != nil)
         }
         perform(membership.tick(state: state, isCoordinator: metadata?.isCoordinator == true, peers: peers))
         guard !fatal.load(ordering: .relaxed) else { return }
         rejoinTick(state)
+        joinTick(state)
     }
 
     /// Stops serving at once and tells the host to exit.

@@ -292,7 +292,11 @@ extension ClusterState {
         let hosts = members.filter { $0.state == .live }.map {
             Topology.Host(id: $0.id, address: $0.address, hostname: $0.hostname, clientPort: $0.clientPort, adminPort: $0.adminPort)
         }
-        let parts = partitions.filter { stoppedReason == nil || $0.live.contains($0.leader) }.map { p in
+        // A join's new partitions appear once their hosts are live (they take part in
+        // multi-partition work from then on, and ranges start moving to them).
+        let parts = partitions.filter {
+            (stoppedReason == nil || $0.live.contains($0.leader)) && member($0.leader)?.state != .joining
+        }.map { p in
             let replicas = p.live.filter { member($0)?.state == .live }.map { Topology.Replica(host: $0, site: site(of: $0, for: p.id)!) }
             return Topology.Partition(id: p.id, replicas: replicas,
                                       leader: Topology.Replica(host: p.leader, site: site(of: p.leader, for: p.id)!))

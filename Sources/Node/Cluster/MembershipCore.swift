@@ -12,7 +12,8 @@
 // Failure detection runs on the coordinator only, so that only the side holding a quorum can
 // declare a host failed: a member that is not already failed and has sent nothing for the
 // heartbeat timeout, or whose connections are all down for `disconnectGraceMillis`, is proposed
-// failed.
+// failed. A joiner admitted but not yet heard from has `joinerStartMillis` from its admission to
+// start and connect instead.
 //
 // Rejoin admission (coordinator): a proposal to begin a rejoin is put in the log only for a failed
 // member coming back with a new incarnation, one host at a time and not while a join runs; a
@@ -36,10 +37,14 @@ struct MembershipCore: Sendable {
         var silenceMillis: Int64?
         /// Whether both directions to it are connected.
         var connected: Bool
+        /// Whether it ever opened a connection to this host (a joiner that was just admitted has
+        /// not, until it starts).
+        var heard: Bool
 
-        init(silenceMillis: Int64?, connected: Bool) {
+        init(silenceMillis: Int64?, connected: Bool, heard: Bool = true) {
             self.silenceMillis = silenceMillis
             self.connected = connected
+            self.heard = heard
         }
     }
 
@@ -52,10 +57,15 @@ struct MembershipCore: Sendable {
         case log(String)
     }
 
-    init(me: HostID, heartbeatTimeoutMillis: Int64, disconnectGraceMillis: Int64 = 500) {
+    /// How long an admitted joiner has to start (sites, schema) and connect before it is
+    /// declared failed: it learns of its admission on its next ask, about a second later.
+    let joinerStartMillis: Int64
+
+    init(me: HostID, heartbeatTimeoutMillis: Int64, disconnectGraceMillis: Int64 = 500, joinerStartMillis: Int64 = 30_000) {
         self.me = me
         self.heartbeatTimeoutMillis = heartbeatTimeoutMillis
         self.disconnectGraceMillis = disconnectGraceMillis
+        self.joinerStartMillis = joinerStartMillis
     }
 
     /// One heartbeat tick. `peers` holds what the mesh knows of every other member.
@@ -76,7 +86,12 @@ struct MembershipCore: Sendable {
         for member in state.members where member.id != me && member.state != .failed {
             let peer = peers[member.id] ?? Peer(silenceMillis: nil, connected: false)
             let silence = peer.silenceMillis ?? 0
-            if silence > heartbeatTimeoutMillis {
+            if member.state == .joining && !peer.heard {
+                // Silence counts from its admission: it has not started yet.
+                if silence > joinerStartMillis {
+                    actions.append(.propose(.hostFailed(member.id, reason: "it did not connect within \(silence) ms of its admission")))
+                }
+            } else if silence > heartbeatTimeoutMillis {
                 actions.append(.propose(.hostFailed(member.id, reason: "no heartbeat for \(silence) ms")))
             } else if !peer.connected && silence > disconnectGraceMillis {
                 actions.append(.propose(.hostFailed(member.id, reason: "its connections closed")))

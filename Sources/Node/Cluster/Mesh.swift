@@ -166,6 +166,16 @@ final class Mesh: Sendable {
         old?.close()
     }
 
+    /// A host that joined the cluster: dial it at `endpoint` from now on (an existing peer keeps
+    /// its endpoint; `updatePeer` moves one).
+    func addPeer(_ peer: HostID, _ endpoint: Peer) {
+        state.withLock { s in
+            if s.peers[peer] == nil { s.peers[peer] = endpoint }
+            if s.lastHeard[peer] == nil { s.lastHeard[peer] = Host.monotonicMillis() }   // a full timeout from now
+            s.forgotten.remove(peer)
+        }
+    }
+
     /// Talks to `peer` again (it is rejoining).
     func remember(_ peer: HostID) {
         state.withLock { _ = $0.forgotten.remove(peer) }
@@ -271,7 +281,7 @@ private final class OutboundHandler: ConnectionHandler {
 final class InternalPortHandler: ConnectionHandler {
     private let mesh: @Sendable () -> Mesh?
     private let onFormationRequest: @Sendable (Connection, HostRequest) -> Void
-    private let onAddRequest: @Sendable (Connection, HostRequest) -> Void
+    private let onAddRequest: @Sendable (Connection, HostRequest, [HostID]) -> Void
     private let log: @Sendable (String) -> Void
     private var peer: HostID?
     /// Frames of a peer that dialed before this host's mesh existed (it was still forming or
@@ -284,7 +294,7 @@ final class InternalPortHandler: ConnectionHandler {
     private var opened = false
 
     init(mesh: @escaping @Sendable () -> Mesh?, onFormationRequest: @escaping @Sendable (Connection, HostRequest) -> Void,
-         onAddRequest: @escaping @Sendable (Connection, HostRequest) -> Void, log: @escaping @Sendable (String) -> Void) {
+         onAddRequest: @escaping @Sendable (Connection, HostRequest, [HostID]) -> Void, log: @escaping @Sendable (String) -> Void) {
         self.mesh = mesh
         self.onFormationRequest = onFormationRequest
         self.onAddRequest = onAddRequest
@@ -317,8 +327,8 @@ final class InternalPortHandler: ConnectionHandler {
         switch message {
         case .formationRequest(let request):
             onFormationRequest(connection, request)
-        case .addRequest(let request):
-            onAddRequest(connection, request)
+        case .addRequest(let request, let unreachable):
+            onAddRequest(connection, request, unreachable)
         case .hello(let id, let incarnation, let endpoint):
             peer = id
             helloIncarnation = incarnation

@@ -64,6 +64,8 @@ final class MetadataLog: Sendable {
     var isCoordinator: Bool { core.withLock { $0.node.role == .leader } }
     var coordinator: HostID? { core.withLock { $0.node.leader } }
     var term: UInt64 { core.withLock { $0.node.currentTerm.rawValue } }
+    /// The latest membership in the log (voters, learners), committed or not.
+    var configuration: RaftConfiguration { core.withLock { $0.node.configuration } }
 
     func tick() { step { $0.tick() } }
 
@@ -85,6 +87,19 @@ final class MetadataLog: Sendable {
             return ready
         }
         return accepted
+    }
+
+    /// Proposes the membership `voters` and `learners` if this host coordinates; the Raft core
+    /// says whether it took it (one change at a time).
+    @discardableResult
+    func proposeMembership(voters: [HostID], learners: [HostID]) -> MembershipResult {
+        var outcome = MembershipResult.refused(.notLeader(knownLeader: nil))
+        step { node in
+            let (result, ready) = node.proposeMembership(voters: voters, learners: learners)
+            outcome = result
+            return ready
+        }
+        return outcome
     }
 
     private func step(_ input: (inout RaftNode) -> Ready) {

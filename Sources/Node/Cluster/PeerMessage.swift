@@ -20,9 +20,10 @@
 // - formation: `formationRequest` (a host asks the start-up coordinator to be one of the
 //   cluster's first hosts, with its deployment), `refused`, `welcome` (host id and the initial
 //   cluster state);
-// - replacement: `addRequest` (`voltctl start --add`: a fresh host asks any live host for a place
-//   in the cluster), answered with `replace` (a missing host's place) or `refused`; the elastic
-//   join will add its own answers;
+// - replacement and join: `addRequest` (`voltctl start --add`: a fresh host asks any live host
+//   for a place in the cluster), answered with `replace` (a missing host's place), `joinWaiting`
+//   (parked in the join buffer; ask again), `joinWelcome` (admitted by an elastic join) or
+//   `refused`;
 // - mesh: `hello` opens every connection (who is speaking, which incarnation), `heartbeat`,
 //   `poison` (you were declared failed: stop);
 // - metadata log: `raft` (an encoded Raft message), `propose` (a command for the coordinator);
@@ -90,10 +91,19 @@ public enum PeerMessage: Sendable, Equatable {
     /// missing host's id, the cluster's initial state (the base of the metadata log), its current
     /// state (where the hosts are now) and the metadata log's current term.
     case replace(HostID, bootstrap: [UInt8], current: [UInt8], term: UInt64)
-    /// `voltctl start --add`: a fresh host asks a live host for a place in the cluster. Today the
-    /// only place given is a missing host's (`replace`); growing the cluster (the elastic join)
-    /// is refused.
-    case addRequest(HostRequest)
+    /// `voltctl start --add`: a fresh host asks a live host for a place in the cluster, naming
+    /// the members it could not connect to (empty on its first ask, before it knows them). The
+    /// answer is `replace` (a missing host's place), `joinWaiting`, `joinWelcome` or `refused`.
+    case addRequest(HostRequest, unreachable: [HostID])
+    /// The cluster is complete: the asker waits in the join buffer (`status` says why), and asks
+    /// again in about a second, at the metadata coordinator's internal endpoint `coordinator`
+    /// (empty when the answering host does not know it) with the members of `current` it could
+    /// not reach.
+    case joinWaiting(status: String, coordinator: String, current: [UInt8])
+    /// The asker is admitted to the cluster as host `id`: it follows the metadata log from the
+    /// cluster's initial state (`bootstrap`), and `current` (which holds its admission) says where
+    /// its partitions and its peers are.
+    case joinWelcome(HostID, bootstrap: [UInt8], current: [UInt8])
 }
 
 /// One partition's fragment result in a multi-partition exchange round.
@@ -620,7 +630,10 @@ extension PeerMessage: MeshCodable {
         case repairAnswer = 21
         case rejoinLoaded = 22
         case replace = 23
+        /// Tag 24 gained the unreachable members before any release; nothing sent the older layout.
         case addRequest = 24
+        case joinWaiting = 25
+        case joinWelcome = 26
     }
 
     var tag: Tag {
@@ -649,6 +662,8 @@ extension PeerMessage: MeshCodable {
         case .rejoinLoaded: .rejoinLoaded
         case .replace: .replace
         case .addRequest: .addRequest
+        case .joinWaiting: .joinWaiting
+        case .joinWelcome: .joinWelcome
         }
     }
 
@@ -666,7 +681,9 @@ extension PeerMessage: MeshCodable {
         w.writeUInt8(tag.rawValue)
         switch self {
         case .formationRequest(let request): request.encode(into: &w); w.writeUInt8(0)
-        case .addRequest(let request): request.encode(into: &w)
+        case .addRequest(let request, let unreachable): request.encode(into: &w); w.writeArray(unreachable)
+        case .joinWaiting(let status, let coordinator, let current): w.writeString(status); w.writeString(coordinator); w.writeBytes(current)
+        case .joinWelcome(let id, let bootstrap, let current): w.write(id); w.writeBytes(bootstrap); w.writeBytes(current)
         case .refused(let why), .poison(let why): w.writeString(why)
         case .welcome(let id, let state): w.write(id); w.writeBytes(state)
         case .hello(let id, let incarnation, let endpoint): w.write(id); w.writeUInt64(incarnation); w.writeString(endpoint)
@@ -702,7 +719,12 @@ extension PeerMessage: MeshCodable {
             let end = try r.readUInt8("formation request end")
             guard end == 0 else { throw WireError.invalidValue("formation request end", "\(end)") }
             return .formationRequest(request)
-        case .addRequest: return .addRequest(try HostRequest.decode(from: &r))
+        case .addRequest: return .addRequest(try HostRequest.decode(from: &r), unreachable: try r.readAscendingHosts("unreachable count"))
+        case .joinWaiting:
+            return .joinWaiting(status: try r.readNonNullString("status"), coordinator: try r.readNonNullString("coordinator"),
+                                current: try r.readNonNullBytes("current"))
+        case .joinWelcome:
+            return .joinWelcome(try r.readHostID(), bootstrap: try r.readNonNullBytes("bootstrap"), current: try r.readNonNullBytes("current"))
         case .refused: return .refused(try r.readNonNullString("reason"))
         case .welcome: return .welcome(try r.readHostID(), try r.readNonNullBytes("state"))
         case .hello:

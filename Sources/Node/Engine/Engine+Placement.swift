@@ -93,6 +93,18 @@ extension Engine {
         submitMulti(.placement(change), options: options, involved: change.involved, completion: completion)
     }
 
+    /// A host that comes back to a cluster (a rejoin) takes the placement the cluster has now,
+    /// before it loads any rows or serves any call: the ring and the participants for routing and
+    /// multi-partition work, and each site's ownership. (Its engine started from the formation's
+    /// ring, which an elastic join has changed since.) Blocks until every site has it.
+    public func adoptPlacement(ring: HashRing, participants: [PartitionID]) {
+        _ = onEverySite { partition, store in
+            store.ownership = TokenOwnership(ring: ring, partition: partition)
+        }
+        updatePlacement { $0 = Placement(ring: ring, participants: participants.sorted()) }
+        ringMoved.store(true, ordering: .relaxed)
+    }
+
     /// Blocking form of `changePlacement`, for tests and tools.
     public func changePlacement(_ change: PlacementChange) -> InvocationResult {
         let result = OneShot<InvocationResult>()
@@ -105,17 +117,25 @@ extension Engine {
     func runPlacementChange(_ change: PlacementChange, _ mp: CoordinatorContext) throws(SQLError) -> ([ResultTable], Placement?) {
         let current = Placement(ring: mp.ring, participants: mp.participants)
         switch change {
-        case .move(let move):
-            guard mp.ring.isAligned(move.range) else {
-                throw SQLError(.internalError, "range move \(move): the range does not lie on ring-entry boundaries")
+        case .move(let requested):
+            guard mp.ring.isAligned(requested.range) else {
+                throw SQLError(.internalError, "range move \(requested): the range does not lie on ring-entry boundaries")
             }
-            let owners = Set(mp.ring.entries(in: move.range).map { mp.ring.owners[$0] })
-            if owners == [move.destination] {
+            let entries = mp.ring.entries(in: requested.range)
+            let owners = Set(entries.map { mp.ring.owners[$0] })
+            if owners == [requested.destination] {
                 return ([PlacementOutcome(rows: 0, bytes: 0, alreadyDone: true).table], nil)
             }
-            guard owners == [move.source] else {
-                throw SQLError(.internalError, "range move \(move): the range belongs to partitions \(owners.sorted()), not the source")
+            // A step reissued after a failover may be larger than the one that committed before
+            // it: its start has moved already and the rest has not. Move the rest.
+            guard let first = entries.first(where: { mp.ring.owners[$0] == requested.source }),
+                  entries[first...].allSatisfy({ mp.ring.owners[$0] == requested.source }),
+                  entries[..<first].allSatisfy({ mp.ring.owners[$0] == requested.destination }) else {
+                throw SQLError(.internalError, "range move \(requested): the range belongs to partitions \(owners.sorted()), "
+                    + "not the source (after a prefix moved to the destination)")
             }
+            let move = RangeMove(range: TokenRange(start: Int64(mp.ring.tokens[first].rawValue), endExclusive: requested.range.endExclusive),
+                                 source: requested.source, destination: requested.destination)
             let ring = mp.ring.applying(move)
             let out = try mp.runOnPartitions([move.source]) { store, log, _ throws(SQLError) in
                 let extracted = try Self.takeRows(from: store, in: move.range, partitioned: true, log: log)
@@ -224,5 +244,77 @@ extension Engine {
             if case .bytes(let payload) = row[1] { bytes += payload.count }
         }
         return PlacementOutcome(rows: rows, bytes: bytes, alreadyDone: false)
+    }
+}
+
+// MARK: Between hosts
+
+extension PlacementChange {
+    /// The internal procedure a cluster runs a placement change as: one VARBINARY parameter, the
+    /// change's encoding. Hosts send it to each other; a client that calls it is refused.
+    public static let procedureName = "@PlacementChange"
+
+    /// [u8 kind] then, for a move, [i64 start][i64 end][i32 source][i32 destination]; for new
+    /// participants, [i32 source][i32 count][i32 partition]...
+    public func encoded() -> [UInt8] {
+        var w = WireWriter(reservingCapacity: 32)
+        switch self {
+        case .move(let move):
+            w.writeUInt8(1)
+            w.writeInt64(move.range.start)
+            w.writeInt64(move.range.endExclusive)
+            w.writeInt32(move.source.rawValue)
+            w.writeInt32(move.destination.rawValue)
+        case .addParticipants(let partitions, let source):
+            w.writeUInt8(2)
+            w.writeInt32(source.rawValue)
+            w.writeInt32(Int32(partitions.count))
+            for p in partitions { w.writeInt32(p.rawValue) }
+        }
+        return w.take()
+    }
+
+    /// Reads `encoded()` back; anything else throws (never traps).
+    public init(decoding bytes: [UInt8]) throws(WireError) {
+        var r = WireReader(bytes)
+        switch try r.readUInt8("placement change kind") {
+        case 1:
+            let start = try r.readInt64("range start"), end = try r.readInt64("range end")
+            let source = try r.readInt32("source"), destination = try r.readInt32("destination")
+            guard start >= Int64(Int32.min), end <= Int64(Int32.max) + 1, start < end else {
+                throw WireError.invalidValue("range", "[\(start), \(end))")
+            }
+            guard source != destination, source >= 0, destination >= 0 else {
+                throw WireError.invalidValue("move", "\(source) to \(destination)")
+            }
+            self = .move(RangeMove(range: TokenRange(start: start, endExclusive: end), source: PartitionID(source),
+                                   destination: PartitionID(destination)))
+        case 2:
+            let source = try r.readInt32("source")
+            let count = try r.readInt32("partition count")
+            guard source >= 0, count >= 0, Int(count) * 4 <= r.remaining else { throw WireError.invalidValue("partition count", "\(count)") }
+            var partitions: [PartitionID] = []
+            for _ in 0..<count {
+                let p = try r.readInt32("partition")
+                guard p >= 0 else { throw WireError.invalidValue("partition", "\(p)") }
+                partitions.append(PartitionID(p))
+            }
+            self = .addParticipants(partitions, copyingFrom: PartitionID(source))
+        case let kind:
+            throw WireError.invalidValue("placement change kind", "\(kind)")
+        }
+        try r.expectEnd("placement change")
+    }
+
+    /// The cluster call that runs this change.
+    public var invocation: Invocation {
+        Invocation(procedure: Self.procedureName, handle: 0, parameters: [.byteArray(encoded())])
+    }
+
+    /// The change an invocation of `procedureName` carries, or nil.
+    public init?(invocation: Invocation) {
+        guard invocation.procedure.lowercased() == Self.procedureName.lowercased(), invocation.parameters.count == 1,
+              case .byteArray(let bytes) = invocation.parameters[0], let change = try? PlacementChange(decoding: bytes) else { return nil }
+        self = change
     }
 }

@@ -14,10 +14,17 @@
 // back with the same id, its metadata log from disk and a new incarnation, and rejoins (receives
 // its replicas from the leaders) before it accepts clients (ClusterNode+Rejoin.swift).
 //
-// Replacement. A fresh host started with `--add` asks any live host for a place in the cluster
-// (`addRequest`). If the cluster is missing a host, the fresh host takes its place: it gets the
-// missing host's id and the cluster's states (`replace`), records them and rejoins as that host
-// restarted would. Otherwise it is refused: growing the cluster (the elastic join) is not built yet.
+// Replacement and join. A fresh host started with `--add` asks any live host for a place in the
+// cluster (`addRequest`), about once a second. If the cluster is missing a host, the fresh host
+// takes its place: it gets the missing host's id and the cluster's states (`replace`), records them
+// and rejoins as that host restarted would. Otherwise it joins (ClusterNode+Join.swift): the
+// metadata coordinator parks it in the join buffer (`joinWaiting`, which names the coordinator so
+// the next ask goes there) until K+1 have arrived, admits them together and answers `joinWelcome`
+// with its id and the state that admitted it. The joiner records both (`D/cluster/admission` holds
+// its partitions for a later restart), builds its sites from that state (partitions, ring,
+// participants), loads the schema files and replays the cluster's schema changes, follows the
+// metadata log as a learner from its start, and reports its sites ready; the rebalance then moves
+// ranges to it while it serves.
 //
 // The client and admin ports are bound first (the cluster publishes them), but calls are refused
 // until the host has formed or rejoined.
@@ -95,21 +102,35 @@ extension Host {
         let bootstrap: ClusterState
         let restarting: Bool
         var endpoints: ClusterState?
+        var joined = false
         do throws(HostError) {
-            if let (id, saved) = try loadIdentity() {
+            if let (id, saved, admission) = try loadIdentity() {
                 member.id = id
                 bootstrap = saved
+                endpoints = admission
                 restarting = true
                 log("This host was host \(id.rawValue) of the cluster: rejoining")
             } else if cluster.add {
-                let (id, saved, current, term) = try replaceMissingHost(cluster, me: member)
-                member.id = id
-                bootstrap = saved
-                endpoints = current
-                restarting = true
-                try saveIdentity(id, saved)
-                try seedMetadataLog(term: term, me: id)
-                log("This host takes the place of missing host \(id.rawValue): rejoining")
+                switch try askForPlace(cluster, me: member) {
+                case .replacement(let id, let saved, let current, let term):
+                    member.id = id
+                    bootstrap = saved
+                    endpoints = current
+                    restarting = true
+                    try saveIdentity(id, saved)
+                    try seedMetadataLog(term: term, me: id)
+                    log("This host takes the place of missing host \(id.rawValue): rejoining")
+                case .join(let id, let saved, let current):
+                    member.id = id
+                    bootstrap = saved
+                    endpoints = current
+                    restarting = false
+                    joined = true
+                    try saveIdentity(id, saved, admission: current)
+                    try startMetadataLogEmpty()
+                    log("This host joins the cluster as host \(id.rawValue), with partitions "
+                        + current.slots(of: id).map { String($0.rawValue) }.joined(separator: ", "))
+                }
             } else {
                 (member.id, bootstrap) = try form(cluster, me: member)
                 restarting = false
@@ -120,20 +141,29 @@ extension Host {
         }
         hostIDState.store(member.id.rawValue, ordering: .relaxed)
 
-        let slots = bootstrap.slots(of: member.id)
+        // A joiner's partitions, ring and participants are the current state's (its admission);
+        // every other host's partitions are the layout's at formation (a join adds partitions
+        // only on the joiners).
+        let layout = (joined || bootstrap.member(member.id) == nil ? endpoints : nil) ?? bootstrap
+        let slots = layout.slots(of: member.id)
         guard !slots.isEmpty else { throw fail(.notStartable("the layout gives host \(member.id.rawValue) no partitions")) }
-        let engine = Engine(configuration: .init(partitions: slots, partitionCount: bootstrap.partitionCount))
+        let engine = joined
+            ? Engine(configuration: .init(partitions: slots, ring: layout.ring, participants: layout.participants))
+            : Engine(configuration: .init(partitions: slots, partitionCount: layout.partitionCount))
         if !restarting {
-            do throws(HostError) { try loadSchema(into: engine) } catch {
+            do throws(HostError) {
+                try loadSchema(into: engine)
+                if joined { try replaySchemaChanges(layout.ddl, into: engine) }
+            } catch {
                 engine.shutdown()
                 throw fail(error)
             }
         }
         let mesh = Mesh(me: member.id, incarnation: incarnation, endpoint: myEndpoint, group: group,
                         heartbeatIntervalMillis: cluster.heartbeatIntervalMillis, log: { [self] in log($0) })
-        let node = ClusterNode(me: member.id, incarnation: incarnation, engine: engine, mesh: mesh, state: bootstrap,
-                               heartbeatTimeoutMillis: deployment.heartbeat.timeoutSeconds * 1000, restarted: restarting,
-                               services: self)
+        let node = ClusterNode(me: member.id, incarnation: incarnation, engine: engine, mesh: mesh, bootstrap: bootstrap,
+                               holding: layout, heartbeatTimeoutMillis: deployment.heartbeat.timeoutSeconds * 1000,
+                               pacing: Host.pacing(deployment), restarted: restarting, services: self)
         let metadata: MetadataLog
         do throws(HostError) {
             metadata = try MetadataLog(me: member.id, bootstrap: bootstrap, path: clusterDirectory + "/raft.log", seed: incarnation,
@@ -171,6 +201,20 @@ extension Host {
             }
             log("Rejoin complete: this host holds live replicas of \(slots.count) partitions")
         }
+        if joined {
+            // Serve once the metadata log has caught up to this host's admission, so routing and
+            // the topology it publishes are the cluster's.
+            node.joinerSitesReady()
+            let deadline = Host.monotonicMillis() + Int64(cluster.formationTimeoutMillis)
+            while node.state.member(member.id) == nil && Host.monotonicMillis() < deadline { usleep(20_000) }
+            guard node.state.member(member.id) != nil else {
+                node.stop()
+                engine.shutdown()
+                throw fail(.notStartable("the metadata log did not reach this host's admission within "
+                    + "\(cluster.formationTimeoutMillis / 1000) s"))
+            }
+            log("Joined: the metadata log has caught up; this host's sites are ready for the rebalance")
+        }
         let state = node.state
         // Serve once this host can reach every live peer, so its first calls find their replicas.
         let peers = state.liveMembers.filter { $0 != member.id }
@@ -202,7 +246,7 @@ extension Host {
                                    makeHandler: { [self] _ in
                                        InternalPortHandler(mesh: { [self] in meshRef.withLock { $0 } },
                                                            onFormationRequest: { [self] c, r in formationRequested(c, r) },
-                                                           onAddRequest: { [self] c, r in addRequested(c, r) },
+                                                           onAddRequest: { [self] c, r, u in addRequested(c, r, unreachable: u) },
                                                            log: { [self] in log($0) })
                                    })
         } catch {
@@ -307,8 +351,9 @@ extension Host {
     /// Any host of a running cluster (on a loop thread): a fresh host started with `--add` asks for
     /// a place. A replacement when the cluster is missing a host: it gets the lowest failed host
     /// id, the cluster's initial and current state and the metadata log's term, and then rejoins
-    /// exactly as that host restarted would. Otherwise refused (the elastic join is not built yet).
-    func addRequested(_ connection: Connection, _ request: HostRequest) {
+    /// exactly as that host restarted would. Otherwise it joins: the metadata coordinator parks it
+    /// in the join buffer (`joinWaiting`) until K+1 have arrived and then admits it (`joinWelcome`).
+    func addRequested(_ connection: Connection, _ request: HostRequest, unreachable: [HostID]) {
         guard let node = runtime?.cluster, let metadata = node.metadata, isRunning else {
             refuse(connection, request, "this host is not serving a running cluster yet")
             return
@@ -326,43 +371,88 @@ extension Host {
             return id
         }
         guard let id = reserved else {
-            refuse(connection, request, "the cluster is not missing a host (all \(state.members.count) are live or rejoining); "
-                + "growing a cluster (elastic join) is not supported yet")
-            return
-        }
-        guard let bootstrap = try? loadIdentity()?.1 else {
-            refuse(connection, request, "this host cannot read its own record of the cluster")
+            connection.write(frame: node.joinAsked(request, unreachable: unreachable).encodeFrame())
+            connection.closeAfterFlush()
             return
         }
         log("Host at \(request.member.internalEndpoint) takes the place of missing host \(id.rawValue)")
-        connection.write(frame: PeerMessage.replace(id, bootstrap: bootstrap.encoded(), current: state.encoded(),
+        connection.write(frame: PeerMessage.replace(id, bootstrap: node.bootstrap.encoded(), current: state.encoded(),
                                                     term: metadata.term).encodeFrame())
     }
 
-    /// `--add`: asks the running cluster (any --host that answers) for a missing host's place.
-    private func replaceMissingHost(_ cluster: ClusterOptions, me: ClusterMember) throws(HostError)
-        -> (HostID, ClusterState, ClusterState, UInt64) {
-        let endpoints = cluster.hosts.compactMap(ClusterOptions.parseEndpoint)
+    /// What `--add` was given.
+    enum Place {
+        /// A missing host's place: its id, the cluster's initial and current states, the log's term.
+        case replacement(HostID, bootstrap: ClusterState, current: ClusterState, term: UInt64)
+        /// A new host of the cluster, admitted by an elastic join: its id, the initial state and the
+        /// current one (which holds its admission).
+        case join(HostID, bootstrap: ClusterState, current: ClusterState)
+    }
+
+    /// `--add`: asks the running cluster (any --host that answers, then the metadata coordinator it
+    /// names) for a place, about once a second, for as long as it is parked in the join buffer.
+    /// Gives up only when no host answers for the formation timeout.
+    private func askForPlace(_ cluster: ClusterOptions, me: ClusterMember) throws(HostError) -> Place {
+        let given = cluster.hosts.compactMap(ClusterOptions.parseEndpoint)
         let request = hostRequest(me)
-        let deadline = Host.monotonicMillis() + Int64(min(cluster.formationTimeoutMillis, 120_000))
+        var deadline = Host.monotonicMillis() + Int64(min(cluster.formationTimeoutMillis, 120_000))
         var lastProblem = "no host in --host answered"
+        var coordinator: (host: String, port: Int)?
+        var members: [ClusterMember] = []
+        var lastStatus = ""
         while Host.monotonicMillis() < deadline {
-            for endpoint in endpoints {
-                switch Host.ask(endpoint, .addRequest(request)) {
+            let unreachable = Host.unreachable(members.filter { $0.internalEndpoint != me.internalEndpoint })
+            for endpoint in (coordinator.map { [$0] } ?? []) + given {
+                func decode(_ bytes: [UInt8]) throws(HostError) -> ClusterState {
+                    guard let state = try? ClusterState.decode(bytes) else { throw .notStartable("the cluster sent an undecodable state") }
+                    return state
+                }
+                switch Host.ask(endpoint, .addRequest(request, unreachable: unreachable)) {
                 case .answered(.replace(let id, let bootstrap, let current, let term)?):
-                    guard let b = try? ClusterState.decode(bootstrap), let c = try? ClusterState.decode(current) else {
-                        throw .notStartable("the cluster sent an undecodable state")
+                    return .replacement(id, bootstrap: try decode(bootstrap), current: try decode(current), term: term)
+                case .answered(.joinWelcome(let id, let bootstrap, let current)?):
+                    return .join(id, bootstrap: try decode(bootstrap), current: try decode(current))
+                case .answered(.joinWaiting(let status, let named, let current)?):
+                    // Parked: the cluster answers, so keep asking for as long as it takes.
+                    deadline = Host.monotonicMillis() + Int64(min(cluster.formationTimeoutMillis, 120_000))
+                    if let state = try? ClusterState.decode(current) { members = state.members.filter { $0.state != .failed } }
+                    coordinator = named.isEmpty ? nil : ClusterNode.endpoint(named).map { ($0.host, $0.port) }
+                    if status != lastStatus && status != "asking the metadata coordinator" {
+                        log("Joining the cluster: \(status)")
+                        lastStatus = status
                     }
-                    return (id, b, c, term)
+                    if named.isEmpty || status != "asking the metadata coordinator" { break }
+                    continue   // ask the coordinator it named right away
                 case .answered(.refused(let why)?):
                     throw .notStartable("\(endpoint.host):\(endpoint.port) refused to add this host: \(why)")
                 default:
                     lastProblem = "\(endpoint.host):\(endpoint.port) did not answer"
+                    if coordinator.map({ $0 == endpoint }) == true { coordinator = nil }
+                    continue
                 }
+                break
             }
-            usleep(500_000)
+            usleep(1_000_000)
         }
         throw .notStartable("cannot add this host to the cluster: \(lastProblem)")
+    }
+
+    /// The members whose internal port this host cannot connect to (each tried for up to 1 s).
+    static func unreachable(_ members: [ClusterMember]) -> [HostID] {
+        guard !members.isEmpty, let group = try? EventLoopGroup(loopCount: 1) else { return [] }
+        defer { group.shutdown() }
+        var missing: [HostID] = []
+        for m in members {
+            guard let peer = ClusterNode.endpoint(m.internalEndpoint),
+                  let connection = try? TCPConnector.connect(host: peer.host, port: peer.port, group: group,
+                                                             configuration: NetConfiguration(log: { _ in }), timeoutMillis: 1_000,
+                                                             makeHandler: { _ in ReplyHandler(OneShot<PeerMessage?>()) }) else {
+                missing.append(m.id)
+                continue
+            }
+            connection.close()
+        }
+        return missing.sorted()
     }
 
     enum AskOutcome {
@@ -400,6 +490,36 @@ extension Host {
         } catch {
             throw .notStartable("cannot write \(clusterDirectory)/raft.log: \(error)")
         }
+    }
+
+    /// A joiner starts its metadata log empty: the coordinator sends it the whole log, and it
+    /// never voted in any term (it was in no configuration).
+    private func startMetadataLogEmpty() throws(HostError) {
+        do {
+            try Data().write(to: URL(fileURLWithPath: clusterDirectory + "/raft.log"), options: .atomic)
+        } catch {
+            throw .notStartable("cannot write \(clusterDirectory)/raft.log: \(error)")
+        }
+    }
+
+    /// A joiner's catalog: its schema files (the same as the cluster's, checked), then every
+    /// schema change the cluster made since, in order.
+    private func replaySchemaChanges(_ ddl: [String], into engine: Engine) throws(HostError) {
+        for (i, text) in ddl.enumerated() {
+            let result = engine.adHoc(text)
+            guard result.succeeded else {
+                throw .notStartable("cannot apply the cluster's schema change \(i + 1) of \(ddl.count): "
+                    + (result.statusString ?? result.status.description))
+            }
+        }
+        if !ddl.isEmpty { log("Applied the cluster's \(ddl.count) schema changes since it formed") }
+    }
+
+    /// The rebalance pace `<systemsettings><elastic duration throughput>` asks for (throughput 0:
+    /// full speed).
+    static func pacing(_ deployment: Deployment) -> RebalancePacing {
+        RebalancePacing(stepMillis: deployment.systemSettings.elasticDurationMillis,
+                        megabytesPerSecond: deployment.systemSettings.elasticThroughputMBPerSecond)
     }
 
     /// What this host asks with: its member record, deployment and schema.
@@ -456,7 +576,9 @@ extension Host {
 
     // MARK: Identity
 
-    private func loadIdentity() throws(HostError) -> (HostID, ClusterState)? {
+    /// This host's id, the cluster's initial state and, for a host that joined, the state that
+    /// admitted it (which holds its partitions).
+    private func loadIdentity() throws(HostError) -> (HostID, ClusterState, ClusterState?)? {
         let identity = clusterDirectory + "/identity"
         guard let text = try? String(contentsOfFile: identity, encoding: .utf8) else { return nil }
         guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("hostid=") }),
@@ -467,13 +589,23 @@ extension Host {
               let state = try? ClusterState.decode(Array(data)) else {
             throw .notStartable("\(clusterDirectory)/bootstrap is missing or damaged; re-initialize this host with voltctl init --force")
         }
-        return (HostID(id), state)
+        var admission: ClusterState?
+        if let data = FileManager.default.contents(atPath: clusterDirectory + "/admission") {
+            guard let state = try? ClusterState.decode(Array(data)) else {
+                throw .notStartable("\(clusterDirectory)/admission is damaged; re-initialize this host with voltctl init --force")
+            }
+            admission = state
+        }
+        return (HostID(id), state, admission)
     }
 
-    private func saveIdentity(_ id: HostID, _ state: ClusterState) throws(HostError) {
+    private func saveIdentity(_ id: HostID, _ state: ClusterState, admission: ClusterState? = nil) throws(HostError) {
         do {
             try FileManager.default.createDirectory(atPath: clusterDirectory, withIntermediateDirectories: true)
             try Data(state.encoded()).write(to: URL(fileURLWithPath: clusterDirectory + "/bootstrap"), options: .atomic)
+            if let admission {
+                try Data(admission.encoded()).write(to: URL(fileURLWithPath: clusterDirectory + "/admission"), options: .atomic)
+            }
             try Data("hostid=\(id.rawValue)\n".utf8).write(to: URL(fileURLWithPath: clusterDirectory + "/identity"), options: .atomic)
         } catch {
             throw .notStartable("cannot record the cluster identity in \(clusterDirectory): \(error)")
@@ -526,7 +658,7 @@ extension Host: ClusterHostServices {
             guard let sql = Host.stringParameter(p, 0),
                   let values = try? WireParameter.engineValues(Array(p.dropFirst()), procedure: "@AdHoc") else { return .anywhere }
             return engine.adHocTarget(sql, params: values)
-        case "@loadmultipartitiontable":
+        case "@loadmultipartitiontable", "@placementchange":
             return .multi
         case "@loadsinglepartitiontable":
             return loadSinglePartitionTarget(p, runtime: runtime)
@@ -564,6 +696,7 @@ extension Host: ClusterHostServices {
         switch selector {
         case "TABLE": return tableStatistics(runtime, now: now)
         case "MEMORY": return memoryStatistics(runtime, now: now)
+        case "REBALANCE": return rebalanceStatistics(runtime, now: now)
         default: return nil
         }
     }

@@ -107,6 +107,13 @@ extension Host {
             loadSinglePartitionTable(p, runtime: runtime, options: options, reply: completion)
         case "@loadmultipartitiontable":
             loadMultiPartitionTable(p, runtime: runtime, options: options, reply: completion)
+        case "@placementchange":
+            // Only hosts send it (a join's rebalance); clients cannot name it.
+            guard let change = PlacementChange(invocation: invocation) else {
+                completion(InvocationResult(status: .unexpectedFailure, statusString: "\(name): malformed placement change"))
+                return
+            }
+            runtime.engine.changePlacement(change, options: options, completion: completion)
         default:
             guard let procedure = runtime.engine.procedure(named: name) else {
                 completion(InvocationResult(status: .unexpectedFailure, statusString: "Procedure \(name) was not found"))

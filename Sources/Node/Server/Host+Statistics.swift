@@ -6,7 +6,8 @@
 // microseconds, as in VoltDB.
 //
 // REBALANCE has VoltDB's columns (VoltModel's RebalanceRow, which `voltctl status` reads too) and
-// no row: a row appears only while a rebalance runs, and no rebalance runs yet.
+// one row while an elastic join runs, from the host that coordinates it (gathered from every host
+// like TABLE); no row otherwise.
 //
 // Rows are in a fixed order: TABLE by partition then table name, PROCEDURE by procedure name then
 // partition, LIVECLIENTS by connection id.
@@ -53,13 +54,22 @@ extension Host {
         case "LATENCY":
             reply(InvocationResult(status: .success, tables: [latencyStatistics(runtime, now: now)]))
         case "REBALANCE":
-            reply(InvocationResult(status: .success, tables: [RebalanceRow.table([])]))
+            utilityQueue.async { [self] in
+                let local = rebalanceStatistics(runtime, now: now)
+                reply(InvocationResult(status: .success, tables: [runtime.cluster?.gatherStatistics("REBALANCE", local: local) ?? local]))
+            }
         case "LIVECLIENTS":
             reply(InvocationResult(status: .success, tables: liveClientsStatistics(runtime, now: now)))
         default:
             reply(InvocationResult(status: .gracefulFailure,
                 statusString: "Invalid @Statistics selector \(selector): use one of \(Host.statisticsSelectors.joined(separator: ", "))"))
         }
+    }
+
+    /// VoltDB's REBALANCE: one row, from the host that coordinates a join while it runs; none
+    /// otherwise.
+    func rebalanceStatistics(_ runtime: Runtime, now: Int64) -> ResultTable {
+        RebalanceRow.table(runtime.cluster?.joinStatistics.map { [$0.row(timestampMillis: now)] } ?? [])
     }
 
     /// VoltDB's KSAFETY: one row per partition with the replicas it is missing (K+1 minus the

@@ -1,0 +1,117 @@
+"""The elastic join: `voltctl start --add` grows a running cluster while it serves.
+
+2 hosts (K=1, sitesperhost 2: 2 partitions) under a writer's load; 2 fresh hosts start with
+`--add`; the cluster admits them together (K+1 = 2), copies the replicated table to their 2 new
+partitions and moves half of every old partition's ranges to them. Afterwards: TOPO has 4
+partitions with every replica live, every acknowledged key is read back exactly once (each in the
+partition the new ring names), the static rows are unchanged, every new partition holds the
+replicated rows, and no call failed. Then K-safety holds on the new layout: with an old host
+killed, every key is still read through a new host, and with a new host killed too, through an
+old one; the old host restarted rejoins (taking the joined ring) and reads every key through its
+own port.
+"""
+
+import time
+
+import pytest
+
+from cluster import KeyWriter
+from support import INTEGER, STRING, SUCCESS, VARBINARY, describe
+
+pytestmark = pytest.mark.cluster
+
+JOIN_SCHEMA = __import__("pathlib").Path(__file__).resolve().parent / "join_schema.sql"
+JOIN_TIMEOUT_S = 120
+PRELOAD = 3000
+REF_ROWS = 40
+
+
+def preload(cluster, via):
+    fser = cluster.connect(via)
+    try:
+        from cluster import call
+        for n in range(PRELOAD):
+            key = "pre-%06d" % n
+            r = call(fser, "KV.insert", [STRING, VARBINARY], [key, key.encode()])
+            assert r.status == SUCCESS, describe(r)
+        for n in range(REF_ROWS):
+            r = call(fser, "REF.insert", [INTEGER, STRING], [n, "ref-%d" % n])
+            assert r.status == SUCCESS, describe(r)
+    finally:
+        fser.close()
+
+
+def join_complete(cluster, i):
+    return "the join is complete" in cluster.hosts[i].output()
+
+
+def keys_by_partition(cluster, via):
+    """{partition: set of KV keys} read one partition at a time through host `via`."""
+    string_keys = cluster.partition_keys(via, "STRING")
+    out = {}
+    for partition, pkey in sorted(string_keys.items()):
+        r = cluster.ask(via, "KV_KEYS", [STRING], [pkey], timeout=20)
+        out[partition] = {row[0] for row in r.tables[0].tuples}
+    return out
+
+
+@pytest.mark.timeout(300)
+def test_two_hosts_grow_to_four_under_load(cluster_factory):
+    cluster = cluster_factory(hosts=2, kfactor=1, sitesperhost=2, heartbeat_s=2, schema=JOIN_SCHEMA)
+    cluster.start()
+    preload(cluster, 0)
+    writer = KeyWriter([cluster.client_port(0), cluster.client_port(1)], rate=200)
+    writer.start()
+    try:
+        time.sleep(1)
+        added = cluster.add_hosts(2, via=[0])
+        cluster.wait_ready(added, timeout=JOIN_TIMEOUT_S)
+        cluster.wait_for("the join to complete", lambda: join_complete(cluster, 0), JOIN_TIMEOUT_S)
+        time.sleep(1)
+    finally:
+        writer.halt()
+    assert writer.crash is None, writer.crash
+    topology = cluster.wait_for("TOPO to show 4 partitions",
+                                lambda: (lambda t: t if len(t) == 4 else None)(cluster.topology(0)), 20)
+    assert sorted(topology) == [0, 1, 2, 3]
+    assert cluster.ksafety(0) == {0: 0, 1: 0, 2: 0, 3: 0}
+    expected = {"pre-%06d" % n for n in range(PRELOAD)} | writer.acked()
+    for via in range(4):
+        parts = keys_by_partition(cluster, via)
+        seen = [k for keys in parts.values() for k in keys]
+        assert len(seen) == len(set(seen)), "a key lives in two partitions"
+        missing = expected - set(seen)
+        assert not missing, "%d acknowledged keys missing through host %d, e.g. %r" % (
+            len(missing), via, sorted(missing)[:5])
+        assert all(parts[p] for p in parts), "a partition holds no keys: %r" % {p: len(k) for p, k in parts.items()}
+    int_keys = cluster.partition_keys(0, "INTEGER")
+    for partition, key in sorted(int_keys.items()):
+        r = cluster.ask(0, "REF_COUNT_AT", [INTEGER], [key])
+        assert r.tables[0].tuples[0][0] == REF_ROWS, "partition %d holds %r replicated rows" % (
+            partition, r.tables[0].tuples[0][0])
+    assert not writer.failures, "calls failed during the join: %s" % writer.summary()
+
+    # K-safety on the new layout: an old host, then a new one, killed.
+    cluster.kill9(1)
+    cluster.wait_for("KSAFETY to show host 1's replicas missing",
+                     lambda: sum(cluster.ksafety(2).values()) == 2, 20)
+    assert_all_keys(cluster, 2, expected)
+    cluster.kill9(3)
+    cluster.wait_for("KSAFETY to show host 3's replicas missing too",
+                     lambda: sum(cluster.ksafety(0).values()) == 4, 20)
+    assert_all_keys(cluster, 0, expected)
+    # The old host comes back: it rejoins with the ring the join left, and serves every key.
+    cluster.restart(1)
+    assert_all_keys(cluster, 1, expected)
+
+
+def assert_all_keys(cluster, via, expected):
+    parts = keys_by_partition(cluster, via)
+    seen = [k for keys in parts.values() for k in keys]
+    assert len(seen) == len(set(seen)), "a key lives in two partitions (through host %d)" % via
+    missing = expected - set(seen)
+    assert not missing, "%d acknowledged keys missing through host %d, e.g. %r" % (
+        len(missing), via, sorted(missing)[:5])
+    for key in sorted(expected)[:: max(1, len(expected) // 50)]:
+        r = cluster.ask(via, "KV_GET", [STRING], [key])
+        assert len(r.tables[0].tuples) == 1, "KV_GET %s through host %d found %r" % (key, via, r.tables[0].tuples)
