@@ -56,18 +56,22 @@ def log(msg):
 
 
 class Cluster:
-    def __init__(self, voltctl, work, hosts, kfactor, heartbeat_s):
+    """`hosts` hosts formed together, plus `spare` more initialized for `add` (an elastic join);
+    `settings` is more deployment XML (e.g. `<systemsettings>`)."""
+
+    def __init__(self, voltctl, work, hosts, kfactor, heartbeat_s, spare=0, settings=""):
         self.voltctl, self.work, self.n = voltctl, Path(work), hosts
-        self.client = [free_port() for _ in range(hosts)]
-        self.admin = [free_port() for _ in range(hosts)]
-        self.internal = sorted(free_port() for _ in range(hosts))
-        self.procs = [None] * hosts
+        total = hosts + spare
+        self.client = [free_port() for _ in range(total)]
+        self.admin = [free_port() for _ in range(total)]
+        self.internal = sorted(free_port() for _ in range(hosts)) + [free_port() for _ in range(spare)]
+        self.procs = [None] * total
         self.work.mkdir(parents=True, exist_ok=True)
         (self.work / "deployment.xml").write_text(
             '<?xml version="1.0"?><deployment><cluster sitesperhost="2" kfactor="%d"/>'
-            '<heartbeat timeout="%d"/></deployment>' % (kfactor, heartbeat_s))
+            '<heartbeat timeout="%d"/>%s</deployment>' % (kfactor, heartbeat_s, settings))
         (self.work / "schema.sql").write_text(SCHEMA)
-        for i in range(hosts):
+        for i in range(total):
             subprocess.run([voltctl, "init", "--dir", str(self.work / ("h%d" % i)), "--config",
                             str(self.work / "deployment.xml"), "--schema", str(self.work / "schema.sql")],
                            check=True, stdout=subprocess.DEVNULL)
@@ -75,8 +79,10 @@ class Cluster:
     def command(self, i):
         cmd = [self.voltctl, "start", "--dir", str(self.work / ("h%d" % i)), "--client", "127.0.0.1:%d" % self.client[i],
                "--admin", "127.0.0.1:%d" % self.admin[i], "--internal", "127.0.0.1:%d" % self.internal[i], "--http", "0"]
-        if self.n > 1:
-            cmd += ["--host", ",".join("127.0.0.1:%d" % p for p in self.internal), "--count", str(self.n)]
+        if i >= self.n:
+            cmd += ["--add", "--host", "127.0.0.1:%d" % self.internal[0]]
+        elif self.n > 1:
+            cmd += ["--host", ",".join("127.0.0.1:%d" % p for p in self.internal[:self.n]), "--count", str(self.n)]
         return cmd
 
     def start(self, i):
@@ -117,7 +123,7 @@ class Cluster:
                 p.wait()
 
     def servers(self):
-        return ",".join("127.0.0.1:%d" % p for p in self.client)
+        return ",".join("127.0.0.1:%d" % p for p in self.client[:self.n])
 
 
 def bench_kv(voltctl, servers, seconds):

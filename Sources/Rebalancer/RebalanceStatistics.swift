@@ -59,6 +59,9 @@ public struct RebalanceStatistics: Sendable, Equatable {
     public private(set) var transferMillis: Double = 0
     /// When the last completed step ended; the start until one has.
     public private(set) var lastStepMillis: Int64
+    /// The longest step so far (ms from asking to its commit): the longest the two partitions of
+    /// a step can have waited for it.
+    public private(set) var longestStepMillis: Double = 0
 
     private struct Transfer: Sendable, Equatable {
         var endMillis: Int64
@@ -94,6 +97,7 @@ public struct RebalanceStatistics: Sendable, Equatable {
         movedBytes += bytes
         completedSteps += 1
         self.latencyMillis += latencyMillis
+        longestStepMillis = max(longestStepMillis, latencyMillis)
         self.callMillis += callMillis
         self.transferMillis += transferMillis
         lastStepMillis = end
@@ -162,7 +166,8 @@ public struct RebalanceStatistics: Sendable, Equatable {
                 ?? "time left unknown"
             line += "\(TextFormat.progressPercent(percentageMoved))% of \(TextFormat.grouped(totalTokens)) tokens moved, "
                 + "\(TextFormat.grouped(Int(movedRows))) rows in \(TextFormat.clock(seconds: Double(elapsedMillis) / 1000)) "
-                + "(\(TextFormat.fixed(megabytesPerSecond, decimals: 2)) MB/s); \(left)"
+                + "(\(TextFormat.fixed(megabytesPerSecond, decimals: 2)) MB/s, \(TextFormat.grouped(completedSteps)) step\(completedSteps == 1 ? "" : "s"), "
+                + "longest \(TextFormat.fixed(longestStepMillis, decimals: 1)) ms); \(left)"
         }
         if failedSteps > 0 { line += "; \(failedSteps) step\(failedSteps == 1 ? "" : "s") failed" }
         return line

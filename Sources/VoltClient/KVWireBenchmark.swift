@@ -52,6 +52,9 @@ public enum KVWireBenchmark {
         public var countRepetitions = 21
         public var seed: UInt64 = 0x5EED
         public var timeoutMillis = 10_000
+        /// Load the keys before running (false: an earlier run with the same keys and value size
+        /// loaded them, and the run starts at once).
+        public var load = true
 
         public init(servers: [ServerAddress]) { self.servers = servers }
 
@@ -117,13 +120,17 @@ public enum KVWireBenchmark {
                                        timeoutMillis: options.timeoutMillis)
         let connections = sockets.count
 
-        progress("loading \(options.keys) keys of \(options.valueBytes) bytes over \(connections) connection\(connections == 1 ? "" : "s")")
         let loadStart = MonotonicClock.nanos()
         var load = PipelinedKVDriver.Report<Recorder>()
-        for report in driver.run(PipelinedKVDriver.Phase(epochNanos: loadStart), sockets: sockets,
-                                 work: (0..<connections).map { .load(first: $0, stride: connections, keyCount: options.keys) },
-                                 recording: Recorder.self) {
-            load.merge(report)
+        if options.load {
+            progress("loading \(options.keys) keys of \(options.valueBytes) bytes over \(connections) connection\(connections == 1 ? "" : "s")")
+            for report in driver.run(PipelinedKVDriver.Phase(epochNanos: loadStart), sockets: sockets,
+                                     work: (0..<connections).map { .load(first: $0, stride: connections, keyCount: options.keys) },
+                                     recording: Recorder.self) {
+                load.merge(report)
+            }
+        } else {
+            progress("not loading: the \(options.keys) keys are assumed loaded by an earlier run")
         }
         let loadSeconds = Double(MonotonicClock.nanos() - loadStart) / 1e9
         if let error = load.error { throw KVWireBenchmarkError("loading failed: \(error)") }

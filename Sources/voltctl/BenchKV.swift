@@ -208,6 +208,7 @@ enum BenchKVCommand {
             .value(
                 "sites", valueName: "count", default: "2",
                 help: "Execution sites of the embedded engine, one thread and partition each."),
+            .flag("skip-load", help: "With --servers: do not load the keys first (an earlier run with the same --keys loaded them)."),
             .flag("json", help: "Print the options and result as JSON (keys in a fixed order)."),
         ])
 

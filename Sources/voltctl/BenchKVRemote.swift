@@ -29,6 +29,7 @@ struct RemoteKVBenchOptions: Sendable, Equatable {
         wire.maxInFlightPerConnection = try arguments.int("max-in-flight", min: 1, max: 1_000_000)
         wire.ratePerSecond = try arguments.optionalDouble("rate", greaterThan: 0)
         wire.timeoutMillis = try arguments.int("timeout", min: 1)
+        wire.load = !arguments.flag("skip-load")
         wire.keys = common.keys
         wire.valueBytes = common.valueBytes
         wire.getRatio = common.getRatio
@@ -52,6 +53,7 @@ struct RemoteKVBenchOptions: Sendable, Equatable {
             "connectionsPerServer": .int(wire.connectionsPerServer),
             "maxInFlightPerConnection": .int(wire.maxInFlightPerConnection),
             "ratePerSecond": wire.ratePerSecond.map(JSONValue.double) ?? .null,
+            "load": .bool(wire.load),
         ]
     }
 }

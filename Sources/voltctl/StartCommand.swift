@@ -11,7 +11,8 @@ import VoltCLI
 //
 // A --host list naming more than one host, or --count above 1, starts a host of a K-safe cluster
 // (Node's Host+Cluster.swift): the first host in sorted --host order coordinates start-up.
-// --add with the --host of a live host replaces a missing host (Host+Cluster.swift). --background
+// --add with the --host of a live host replaces a missing host or, when none is missing, joins the
+// cluster to grow it (the elastic join, ClusterNode+Join.swift). --background
 // re-executes this program detached (a new session, output to D/log/console.log), waits until the
 // server reports it is ready or has failed, and prints its pid.
 
@@ -33,8 +34,11 @@ enum StartCommand {
             hosts x sitesperhost / (kfactor+1) partitions with kfactor+1 replicas each. A host \
             restarted with the same command and root directory rejoins the running cluster; a \
             fresh host started with --add and the --host of a live host takes the place of a \
-            missing one and rejoins the same way (adding hosts to grow the cluster is not \
-            supported yet). The HTTP port is recorded but not opened. Port 0 lets the system \
+            missing one and rejoins the same way; when no host is missing, it joins the cluster \
+            to grow it: it waits until kfactor+1 new hosts have arrived, then they are admitted \
+            together, receive the replicated tables and take over their share of every \
+            partitioned table while the cluster serves (<systemsettings><elastic> paces it). \
+            The HTTP port is recorded but not opened. Port 0 lets the system \
             choose a free port.
 
             Examples:
@@ -51,7 +55,7 @@ enum StartCommand {
                    help: "Hosts in the full cluster."),
             .value("placement-group", valueName: "name", default: "0",
                    help: "This host's placement group (rack): replicas of a partition go to different groups when possible."),
-            .flag("add", short: "A", help: "Take the place of a host a running cluster is missing (growing a cluster is not supported yet)."),
+            .flag("add", short: "A", help: "Join a running cluster: take the place of a missing host, or grow the cluster (kfactor+1 new hosts at a time)."),
             .value("client", valueName: "[ip:]port", default: "21212", help: "The client port, optionally with the interface to bind."),
             .value("admin", valueName: "[ip:]port", default: "21211", help: "The admin port, optionally with the interface to bind."),
             .value("internal", valueName: "[ip:]port", default: "3021", help: "The internal (mesh) port hosts of a cluster talk on."),

@@ -256,8 +256,8 @@ private func errorMessage(_ body: String) -> String? {
             #"deployment.xml: <systemsettings><elastic duration="0">: duration must be an integer from 1 to 2147483647"#
         ),
         (
-            #"<systemsettings><elastic throughput="0"/></systemsettings>"#,
-            #"deployment.xml: <systemsettings><elastic throughput="0">: throughput must be an integer from 1 to 2147483647"#
+            #"<systemsettings><elastic throughput="-1"/></systemsettings>"#,
+            #"deployment.xml: <systemsettings><elastic throughput="-1">: throughput must be an integer from 0 to 2147483647"#
         ),
         (
             #"<systemsettings><query timeout="-1"/></systemsettings>"#,

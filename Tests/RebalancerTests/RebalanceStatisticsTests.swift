@@ -166,16 +166,16 @@ private struct Script {
         script.step(2)
         script.step(3)
         #expect(script.stats.summary
-            == "Rebalance progress: 50.00% of 1,000 tokens moved, 20,000 rows in 0:05 (1.00 MB/s); about 0:05 left")
+            == "Rebalance progress: 50.00% of 1,000 tokens moved, 20,000 rows in 0:05 (1.00 MB/s, 3 steps, longest 60.0 ms); about 0:05 left")
         script.step(4)
         #expect(script.stats.summary
-            == "Rebalance progress: 100.00% of 1,000 tokens moved, 40,000 rows in 0:10 (0.80 MB/s); done")
+            == "Rebalance progress: 100.00% of 1,000 tokens moved, 40,000 rows in 0:10 (0.80 MB/s, 4 steps, longest 60.0 ms); done")
 
         var instant = RebalanceStatistics(totalTokens: 3, startMillis: 0)
         instant.stepCompleted(tokens: 1, rows: 2, bytes: 0, latencyMillis: 0, callMillis: 0, transferMillis: 0, nowMillis: 0)
         instant.stepFailed()
         #expect(instant.summary
-            == "Rebalance progress: 33.33% of 3 tokens moved, 2 rows in 0:00 (0.00 MB/s); time left unknown; 1 step failed")
+            == "Rebalance progress: 33.33% of 3 tokens moved, 2 rows in 0:00 (0.00 MB/s, 1 step, longest 0.0 ms); time left unknown; 1 step failed")
     }
 
     @Test func aSummaryIsDueEveryIntervalAndOnceAtTheEnd() {

@@ -111,7 +111,7 @@ class LocalCluster:
     """
 
     def __init__(self, base, hosts=3, kfactor=1, sitesperhost=2, heartbeat_s=2,
-                 schema=CLUSTER_SCHEMA, overrides=None):
+                 schema=CLUSTER_SCHEMA, overrides=None, elastic=None):
         self.base = Path(base)
         self.count = hosts
         self.kfactor = kfactor
@@ -122,6 +122,8 @@ class LocalCluster:
         for i in range(hosts):
             settings = {"sitesperhost": sitesperhost, "kfactor": kfactor,
                         "heartbeat": heartbeat_s}
+            if elastic is not None:
+                settings["elastic"] = elastic  # (duration ms, throughput MB/s) of the rebalance
             settings.update((overrides or {}).get(i, {}))
             self.hosts.append(ClusterHost(index=i, base=self.base / ("host%d" % i),
                                           settings=settings))
@@ -165,7 +167,10 @@ class LocalCluster:
             "<deployment>\n"
             '  <cluster sitesperhost="%d" kfactor="%d"/>\n'
             '  <heartbeat timeout="%d"/>\n'
-            "</deployment>\n" % (s["sitesperhost"], s["kfactor"], s["heartbeat"]))
+            "%s"
+            "</deployment>\n" % (s["sitesperhost"], s["kfactor"], s["heartbeat"],
+                                 '  <systemsettings><elastic duration="%d" throughput="%d"/></systemsettings>\n'
+                                 % s["elastic"] if "elastic" in s else ""))
         args = [str(voltctl_path()), "init", "--dir", str(h.root), "--config",
                 str(h.deployment_path), "--schema", str(self.schema)]
         if force:

@@ -193,7 +193,7 @@ extension ClusterNode {
         }
         // Joiner: report its sites ready until the log says so.
         guard let join = state.join, join.joiners.contains(me), !join.ready.contains(me),
-              state.member(me)?.incarnation == incarnation else { return }
+              state.member(me)?.incarnation == incarnation, engine.catalog.version >= state.catalogVersion else { return }
         let now = Host.monotonicMillis()
         let due = joinRole.withLock { role -> Bool in
             guard role.sitesReady, now - role.lastReadyProposal >= 1_000 else { return false }

@@ -45,6 +45,8 @@ struct MultiState {
     var waiters: [Int64: DispatchSemaphore] = [:]
     var finished: Set<Int64> = []
     var finishedOrder: [Int64] = []
+    /// Schema changes this host coordinated that the metadata log has not applied yet.
+    var unrecordedSchema: [(version: Int64, ddl: String)] = []
 }
 
 extension ClusterNode {
@@ -64,7 +66,7 @@ extension ClusterNode {
             }
             let engine = self.engine
             reply = { [weak self] result in
-                if result.succeeded { self?.propose(.schema(version: engine.catalog.version, ddl: ddl)) }
+                if result.succeeded { self?.recordSchemaChange(version: engine.catalog.version, ddl: ddl) }
                 clientReply(result)
             }
         }
@@ -95,6 +97,22 @@ extension ClusterNode {
             mesh.send(.mpBegin(transactionID: context.transactionID, timestampMicros: context.timestampMicros, invocation: bytes), to: host)
         }
         multiBegin(context, bytes)
+    }
+
+    /// Proposes a committed schema change to the metadata log, and again on every tick until it
+    /// is applied: a proposal made while no coordinator is known (an election) is not kept.
+    func recordSchemaChange(version: Int64, ddl: String) {
+        multi.withLock { $0.unrecordedSchema.append((version, ddl)) }
+        propose(.schema(version: version, ddl: ddl))
+    }
+
+    /// On every tick: the schema changes not yet in the applied state, proposed again (oldest first).
+    func schemaTick(_ state: ClusterState) {
+        let pending = multi.withLock { m -> [(Int64, String)] in
+            m.unrecordedSchema.removeAll { $0.version <= state.catalogVersion }
+            return m.unrecordedSchema
+        }
+        for (version, ddl) in pending { propose(.schema(version: version, ddl: ddl)) }
     }
 
     /// The DDL text of an `@AdHoc` call made only of schema statements, else nil.

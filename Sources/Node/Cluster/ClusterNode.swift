@@ -262,7 +262,18 @@ public final class ClusterNode: Sendable {
             for member in admission.members where member.id != me {
                 if let peer = Self.endpoint(member.internalEndpoint) { mesh.addPeer(member.id, peer) }
             }
-        case .schema, .joinerReady, .joinParticipating, .rangeMoved, .joinCompleted:
+        case .schema(let version, let ddl):
+            // A joiner built its catalog from the state that admitted it; a change that committed
+            // just before its admission is recorded just after, and reaches it here.
+            if state.member(me)?.state == .joining && engine.catalog.version < version {
+                DispatchQueue.global().async { [self] in
+                    guard engine.catalog.version < version else { return }
+                    let result = engine.adHoc(ddl)
+                    log(result.succeeded ? "Applied the cluster's schema change (catalog version \(version))"
+                        : "Cannot apply the cluster's schema change (catalog version \(version)): \(result.statusString ?? "")")
+                }
+            }
+        case .joinerReady, .joinParticipating, .rangeMoved, .joinCompleted:
             break
         }
         if let reason = state.stoppedReason {
@@ -296,6 +307,9 @@ public final class ClusterNode: Sendable {
     /// Everything that follows a host's failure on this host (the streams learn it with every state).
     private func hostFailed(_ host: HostID, state: ClusterState) {
         failForwards(to: host)
+        // The streams learn their new leaders first: re-sequencing a multi-partition transaction
+        // into a partition this host now leads needs that stream to know it leads.
+        updateStreams(state)
         multiHostFailed(host, state: state)
     }
 
@@ -315,6 +329,7 @@ public final class ClusterNode: Sendable {
         guard !fatal.load(ordering: .relaxed) else { return }
         rejoinTick(state)
         joinTick(state)
+        schemaTick(state)
     }
 
     /// Stops serving at once and tells the host to exit.

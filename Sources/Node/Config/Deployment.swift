@@ -207,7 +207,7 @@ public struct Deployment: Sendable, Equatable {
     /// `<systemsettings>`.
     public struct SystemSettings: Sendable, Equatable {
         public static let elasticDurationMillisRange = 1...Int(Int32.max)
-        public static let elasticThroughputMBPerSecondRange = 1...Int(Int32.max)
+        public static let elasticThroughputMBPerSecondRange = 0...Int(Int32.max)
         public static let queryTimeoutMillisRange = 0...Int(Int32.max)
         public static let procedureWarningTimeoutMillisRange = 0...Int(Int32.max)
         public static let tempTablesMaxSizeMBRange = 1...Int(Int32.max)
@@ -216,7 +216,8 @@ public struct Deployment: Sendable, Equatable {
 
         /// `<elastic duration>`: target milliseconds of one rebalance transaction.
         public var elasticDurationMillis: Int
-        /// `<elastic throughput>`: target megabytes per second moved by a rebalance.
+        /// `<elastic throughput>`: target megabytes per second moved by a rebalance; 0 moves at
+        /// full speed (steps back to back).
         public var elasticThroughputMBPerSecond: Int
         /// `<query timeout>`: read-only queries running longer are cancelled; 0 means never.
         public var queryTimeoutMillis: Int
