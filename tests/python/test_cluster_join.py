@@ -115,3 +115,60 @@ def assert_all_keys(cluster, via, expected):
     for key in sorted(expected)[:: max(1, len(expected) // 50)]:
         r = cluster.ask(via, "KV_GET", [STRING], [key])
         assert len(r.tables[0].tuples) == 1, "KV_GET %s through host %d found %r" % (key, via, r.tables[0].tuples)
+
+
+@pytest.mark.timeout(240)
+def test_voltclient_routes_through_the_join(cluster_factory):
+    """The official topology-aware VoltClient, seeded with one old host, keeps a batch load
+    running while the cluster grows from 2 to 4 hosts: no call fails; topology pushes bring it
+    the 4 partitions and it connects to the new hosts; afterwards it routes each key to the
+    partition that holds it (a key it writes is found in the partition it computed) and each
+    call to that partition's leader."""
+    from voltclient import VoltType
+    from test_cluster_client import ClientLoad, WatchingClient, check_affinity
+
+    cluster = cluster_factory(hosts=2, kfactor=1, sitesperhost=2, heartbeat_s=2, schema=JOIN_SCHEMA)
+    cluster.start()
+    preload(cluster, 0)
+    client = WatchingClient(hosts=["127.0.0.1"], port=cluster.client_port(1),
+                            connect_timeout=5, procedure_timeout=10, max_backoff=1.0)
+    load = None
+    try:
+        cluster.wait_for("the client to connect to both hosts and subscribe",
+                         lambda: len(client.live_connections()) == 2 and client.subscriptions, 20)
+        load = ClientLoad(client, "c")
+        load.start()
+        cluster.wait_for(lambda: "50 acknowledged calls (%s)" % load.summary(),
+                         lambda: len(load.acks) >= 50, 30)
+        check_affinity(cluster, client, load, 0, "before the join")
+        t_add = time.monotonic()
+        added = cluster.add_hosts(2, via=[0])
+        cluster.wait_ready(added, timeout=JOIN_TIMEOUT_S)
+        cluster.wait_for("the join to complete", lambda: join_complete(cluster, 0), JOIN_TIMEOUT_S)
+        ids = cluster.all_host_ids(via=0)
+        cluster.wait_for("a topology push with 4 partitions",
+                         lambda: [t for t, parts in client.pushes if t > t_add and len(parts) == 4], 20)
+        cluster.wait_for("the client to connect to all 4 hosts",
+                         lambda: set(client.live_connections()) == set(ids.values()), 20)
+        check_affinity(cluster, client, load, 0, "after the join")
+        t_after = time.monotonic()
+        cluster.wait_for(lambda: "acknowledged calls after the join (%s)" % load.summary(),
+                         lambda: load.acks_between(t_after) >= 50, 20)
+        load.stop()
+        assert not load.failures, "calls failed during the join: %s" % load.summary()
+        # The client's ring is the server's: a key it writes lives in the partition it computed.
+        string_keys = cluster.partition_keys(0, "STRING")
+        for p, pkey in sorted(string_keys.items()):
+            response = client.call("KV_KEYS", [VoltType.STRING], [pkey], timeout=20)
+            assert response.status == SUCCESS, "KV_KEYS partition %d: %s" % (p, describe(response))
+            for (key,) in response.tables[0].tuples:
+                if key.startswith("c-"):
+                    assert client.get_partition_for_parameter(VoltType.STRING, key) == p, \
+                        "the client places %s in partition %d, the server holds it in %d" % (
+                            key, client.get_partition_for_parameter(VoltType.STRING, key), p)
+        expected = {k for _, k in load.acks}
+        assert_all_keys(cluster, 2, expected)
+    finally:
+        if load is not None:
+            load.halt()
+        client.close()
