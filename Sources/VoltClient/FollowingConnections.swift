@@ -94,16 +94,19 @@ final class FollowingConnections<Recorder: LatencyRecorder>: Sendable {
     /// A changed topology: new map, departures, connections to hosts without one.
     func apply(_ topology: KVTopology) {
         router.swap(KeyAffinity(topology, tokens: tokens))
-        let (update, departing) = state.withLock { s -> (Int, [HostID]) in
+        let (update, departing, sameSummary) = state.withLock { s -> (Int, [HostID], Bool) in
             s.updates += 1
+            // An elastic join moves the ring many times without changing hosts or leaders: those
+            // updates are counted, and reported only when the summary changes.
+            let same = s.topology.summary == topology.summary
             s.topology = topology
             s.retries = [:]
             s.departed.subtract(topology.hosts)
             let gone = Set(run.sockets.map(\.login.hostID)).subtracting(topology.hosts).subtracting(s.departed)
             s.departed.formUnion(gone)
-            return (s.updates, gone.sorted())
+            return (s.updates, gone.sorted(), same)
         }
-        progress("topology update \(update): \(topology.summary)")
+        if !sameSummary { progress("topology update \(update): \(topology.summary)") }
         for host in departing {
             let stopped = run.retire(host: host)
             progress("host \(host.rawValue) left the topology; "

@@ -9,8 +9,9 @@ import VoltCLI
 // standard output once both ports accept connections, logs to D/log/host.log (and standard error
 // in the foreground), and exits 0 after a clean shutdown.
 //
-// A --host list naming more than one host, or --count above 1, starts a host of a K-safe cluster
-// (Node's Host+Cluster.swift): the first host in sorted --host order coordinates start-up.
+// Any --host (even one naming this host alone, with --count 1), or --count above 1, starts a host
+// of a K-safe cluster (Node's Host+Cluster.swift): the first host in sorted --host order
+// coordinates start-up. A host started without --host runs alone, and cannot grow.
 // --add with the --host of a live host replaces a missing host or, when none is missing, joins the
 // cluster to grow it (the elastic join, ClusterNode+Join.swift). --background
 // re-executes this program detached (a new session, output to D/log/console.log), waits until the
@@ -29,7 +30,8 @@ enum StartCommand {
             in the foreground, to standard error.
 
             A cluster: give every host the same --host list (internal endpoints, port 3021 by \
-            default) and --count. The first host in sorted order coordinates start-up: it waits \
+            default) and --count (a cluster of one: --host naming this host, --count 1; it can \
+            grow with --add, which a host started without --host cannot). The first host in sorted order coordinates start-up: it waits \
             for --count hosts, refuses any whose deployment or schema differs, and lays out \
             hosts x sitesperhost / (kfactor+1) partitions with kfactor+1 replicas each. A host \
             restarted with the same command and root directory rejoins the running cluster; a \
@@ -111,7 +113,9 @@ enum StartCommand {
         var options = HostOptions(clientInterface: client.interface, adminInterface: admin.interface,
                                   clientPort: client.port, adminPort: admin.port, internalPort: mesh.port,
                                   httpPort: http.port, paused: arguments.flag("pause"), log: { log.write($0) })
-        if count > 1 || Set(hostList).count > 1 || add {
+        // Any --host makes a cluster host, even of one (`--host` naming itself, `--count 1`): a
+        // cluster can grow with --add; a host started without --host runs alone and cannot.
+        if count > 1 || !hostList.isEmpty || add {
             guard !hostList.isEmpty else {
                 throw RuntimeError("--count \(count) needs --host: the internal endpoints of the cluster's hosts")
             }

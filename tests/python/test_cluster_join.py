@@ -172,3 +172,35 @@ def test_voltclient_routes_through_the_join(cluster_factory):
         if load is not None:
             load.halt()
         client.close()
+
+
+@pytest.mark.timeout(240)
+def test_one_host_grows_one_host_at_a_time_with_k0(cluster_factory):
+    """K=0: a cluster of one (`--host` itself, `--count 1`) grows to 2 hosts and then to 3, one
+    `--add` at a time (K+1 = 1), under a writer's load: each join completes with no failed call,
+    and every acknowledged key is read back exactly once from 2, then 3 partitions x 2 sites."""
+    cluster = cluster_factory(hosts=1, kfactor=0, sitesperhost=2, heartbeat_s=2, schema=JOIN_SCHEMA)
+    cluster.start()
+    preload(cluster, 0)
+    writer = KeyWriter([cluster.client_port(0)], rate=150)
+    writer.start()
+    try:
+        for grown in (2, 3):
+            before = sum("the join is complete" in line for line in cluster.hosts[0].output().splitlines())
+            added = cluster.add_hosts(1, via=[0])
+            cluster.wait_ready(added, timeout=JOIN_TIMEOUT_S)
+            cluster.wait_for("join %d to complete" % (grown - 1),
+                             lambda: sum("the join is complete" in line
+                                         for line in cluster.hosts[0].output().splitlines()) > before,
+                             JOIN_TIMEOUT_S)
+            topology = cluster.wait_for("TOPO to show %d partitions" % (2 * grown),
+                                        lambda: (lambda t: t if len(t) == 2 * grown else None)(cluster.topology(0)), 20)
+            assert sorted(topology) == list(range(2 * grown))
+        time.sleep(1)
+    finally:
+        writer.halt()
+    assert writer.crash is None, writer.crash
+    assert not writer.failures, "calls failed during the joins: %s" % writer.summary()
+    expected = {"pre-%06d" % n for n in range(PRELOAD)} | writer.acked()
+    for via in range(3):
+        assert_all_keys(cluster, via, expected)
