@@ -2,7 +2,7 @@
 """The elastic join under load on this machine: 2 -> 4 hosts, K=1, sitesperhost 2.
 
     .venv/bin/python bench/join.py [--voltctl PATH] [--keys 1000000] [--value-bytes 100]
-                                   [--pace default|full|both] [--window 10] [--json]
+                                   [--pace default|full|both] [--window 10] [--full-duration 50] [--json]
 
 For each pace (`default`: `<elastic duration="50" throughput="2"/>`; `full`: throughput 0):
 
@@ -34,8 +34,9 @@ from datetime import datetime
 
 from cluster import REPO, Cluster, log
 
-PACES = {"default": '<systemsettings><elastic duration="50" throughput="2"/></systemsettings>',
-         "full": '<systemsettings><elastic duration="50" throughput="0"/></systemsettings>'}
+def paces(args):
+    return {"default": '<systemsettings><elastic duration="50" throughput="2"/></systemsettings>',
+            "full": '<systemsettings><elastic duration="%d" throughput="0"/></systemsettings>' % args.full_duration}
 
 
 def bench(voltctl, servers, args, seconds, rate=None, load=False):
@@ -76,7 +77,7 @@ def first_line(path, needle):
 
 
 def run_pace(args, work, pace):
-    c = Cluster(args.voltctl, os.path.join(work, pace), 2, 1, 5, spare=2, settings=PACES[pace])
+    c = Cluster(args.voltctl, os.path.join(work, pace), 2, 1, 5, spare=2, settings=paces(args)[pace])
     try:
         c.start_all()
         servers = c.servers()
@@ -143,6 +144,7 @@ def main():
     ap.add_argument("--value-bytes", type=int, default=100)
     ap.add_argument("--pace", choices=["default", "full", "both"], default="both")
     ap.add_argument("--window", type=int, default=10)
+    ap.add_argument("--full-duration", type=int, default=50, help="<elastic duration> (ms) of the full pace")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     paces = ["default", "full"] if args.pace == "both" else [args.pace]

@@ -103,14 +103,22 @@ public struct JoinBuffer: Sendable, Equatable {
         } else {
             waiting.append(WaitingJoiner(request: request, arrivedMillis: nowMillis, lastHeardMillis: nowMillis, admitting: false))
         }
-        let me = waiting.first { $0.request.endpoint == request.endpoint }!
+        return verdict(for: waiting.first { $0.request.endpoint == request.endpoint }!, blocker: blocker)
+    }
+
+    /// What each waiting joiner is told now, in arrival order (for `voltctl status`).
+    public func verdicts(blocker: String?) -> [(joiner: WaitingJoiner, verdict: JoinVerdict)] {
+        waiting.map { ($0, verdict(for: $0, blocker: blocker)) }
+    }
+
+    private func verdict(for me: WaitingJoiner, blocker: String?) -> JoinVerdict {
         if me.admitting { return .admitting }
-        if !request.unreachable.isEmpty { return .unreachable(request.unreachable) }
+        if !me.request.unreachable.isEmpty { return .unreachable(me.request.unreachable) }
         if let blocker { return .blocked(blocker) }
         // Groups form by arrival among the joiners that can take part; a joiner counts the
         // members of its own group (later arrivals form the next round).
         let able = waiting.filter { $0.request.unreachable.isEmpty && !$0.admitting }
-        let position = able.firstIndex { $0.request.endpoint == request.endpoint }!
+        let position = able.firstIndex { $0.request.endpoint == me.request.endpoint }!
         let have = min(groupSize, able.count - position / groupSize * groupSize)
         return have == groupSize ? .complete(need: groupSize) : .waiting(have: have, need: groupSize)
     }

@@ -104,7 +104,24 @@ public struct ClusterStatus: Sendable, Equatable {
     public var tables: [Table]
     /// The rebalance in progress (`@Statistics REBALANCE`); nil when none runs.
     public var rebalance: RebalanceRow? = nil
+    /// Hosts started with --add that wait to join (`@Statistics JOINERS`), in arrival order.
+    public var waitingJoiners: [WaitingJoiner] = []
     public var warnings: [String]
+
+    /// A host in the join buffer.
+    public struct WaitingJoiner: Sendable, Equatable {
+        public var endpoint: String
+        public var placementGroup: String?
+        public var waitingMillis: Int64?
+        public var status: String?
+
+        public init(endpoint: String, placementGroup: String?, waitingMillis: Int64?, status: String?) {
+            self.endpoint = endpoint
+            self.placementGroup = placementGroup
+            self.waitingMillis = waitingMillis
+            self.status = status
+        }
+    }
 
     /// The multi-partition initiator's partition id in TOPO.
     public static let multiPartitionInitiator = 16383
@@ -112,7 +129,7 @@ public struct ClusterStatus: Sendable, Equatable {
     /// Builds the status from the system-procedure results; nil inputs are calls that failed.
     public static func build(overview: ResultTable, topology: ResultTable?, tableStatistics: ResultTable?,
                              catalogTables: ResultTable?, catalogColumns: ResultTable?, kSafety: ResultTable? = nil,
-                             rebalance: ResultTable? = nil, warnings: [String] = []) -> ClusterStatus {
+                             rebalance: ResultTable? = nil, joiners: ResultTable? = nil, warnings: [String] = []) -> ClusterStatus {
         // Hosts.
         var properties: [Int: [String: String]] = [:]
         for row in overview.rows {
@@ -206,8 +223,16 @@ public struct ClusterStatus: Sendable, Equatable {
             return Table(name: name, type: types[name], partitionColumn: column, isReplicated: replicated, rows: rows,
                          partitions: reported ?? (partitions.isEmpty ? nil : partitions.count))
         }
+        let waiting = joiners.map { t in
+            t.rows.compactMap { row -> WaitingJoiner? in
+                guard let endpoint = t.text(row, "ENDPOINT") else { return nil }
+                return WaitingJoiner(endpoint: endpoint, placementGroup: t.text(row, "PLACEMENT_GROUP"),
+                                     waitingMillis: t.integer(row, "WAITING_MILLIS"), status: t.text(row, "STATUS"))
+            }
+        } ?? []
         return ClusterStatus(clusterState: clusterState, version: version, hosts: hosts, partitions: partitions,
-                             tables: tables, rebalance: rebalance.flatMap(leastAdvancedRebalance(in:)), warnings: warnings)
+                             tables: tables, rebalance: rebalance.flatMap(leastAdvancedRebalance(in:)),
+                             waitingJoiners: waiting, warnings: warnings)
     }
 
     /// The REBALANCE row that has moved the least; nil without a row that says how much it moved.
@@ -293,7 +318,18 @@ public struct ClusterStatus: Sendable, Equatable {
                 [t.name, t.partitionColumn ?? (t.isReplicated ? "REPLICATED" : "?"), t.rows.map { String($0) } ?? "-",
                  t.partitions.map(String.init) ?? "-"]
             })
-        var blocks = [summary, fixed.render(hostTable), fixed.render(partitionTable), fixed.render(tableTable)]
+        var blocks = [summary, fixed.render(hostTable)]
+        if !waitingJoiners.isEmpty {
+            let joinerTable = TextTable(
+                columns: [.init("WAITING TO JOIN", alignment: .left), .init("PLACEMENT GROUP", alignment: .left),
+                          .init("FOR", alignment: .right), .init("STATUS", alignment: .left)],
+                rows: waitingJoiners.map { j in
+                    [j.endpoint, j.placementGroup ?? "-", j.waitingMillis.map { TextFormat.clock(seconds: Double($0 / 1000)) } ?? "-",
+                     j.status ?? "-"]
+                })
+            blocks.append(fixed.render(joinerTable))
+        }
+        blocks += [fixed.render(partitionTable), fixed.render(tableTable)]
         if !warnings.isEmpty { blocks.append(warnings.map { "warning: \($0)" }.joined(separator: "\n")) }
         return blocks.joined(separator: "\n\n")
     }
@@ -336,6 +372,12 @@ public struct ClusterStatus: Sendable, Equatable {
                     "callsTransferTimeMillis": .double(r.callsTransferTimeMillis),
                 ]
             } ?? .null,
+            "waitingToJoin": .array(waitingJoiners.map { j in
+                [
+                    "endpoint": .string(j.endpoint), "placementGroup": optional(j.placementGroup),
+                    "waitingMillis": j.waitingMillis.map { .int(Int($0)) } ?? .null, "status": optional(j.status),
+                ]
+            }),
             "hosts": .array(hosts.map { h in
                 [
                     "id": .int(h.id), "hostname": optional(h.hostname), "address": optional(h.address),

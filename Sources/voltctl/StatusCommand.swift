@@ -4,7 +4,7 @@ import VoltModel
 import VoltWire
 
 // `voltctl status`: hosts, partitions and tables of a running cluster. Asks one reachable server
-// for @SystemInformation OVERVIEW (required), @Statistics TOPO, TABLE, KSAFETY and REBALANCE, and
+// for @SystemInformation OVERVIEW (required), @Statistics TOPO, TABLE, KSAFETY, REBALANCE and JOINERS, and
 // @SystemCatalog TABLES and COLUMNS; VoltClient's ClusterStatus turns the answers into the three tables (or
 // `--json`). A call other than OVERVIEW that fails becomes a warning, not a failure, so a partial
 // status still shows.
@@ -22,7 +22,9 @@ enum StatusCommand {
 
             While token ranges move to new partitions (@Statistics REBALANCE has a row), \
             a line "Cluster Expanding, progress: 42.17% completed" and a bar with the \
-            transfer rates and the time left follow the summary line.
+            transfer rates and the time left follow the summary line. Hosts started with \
+            --add that wait to join (until kfactor+1 have arrived) are listed after the hosts, \
+            with how long each has waited and why.
 
             Examples:
               voltctl status
@@ -74,9 +76,11 @@ enum StatusCommand {
         let kSafety = try table("@Statistics", [.string("KSAFETY"), .integer(0)], quiet: true)
         // Older servers lack REBALANCE; an error then reads as no rebalance, without a warning.
         let rebalance = try table("@Statistics", [.string("REBALANCE"), .integer(0)], quiet: true)
+        // Ours: the hosts waiting in the join buffer; an error reads as none.
+        let joiners = try table("@Statistics", [.string("JOINERS"), .integer(0)], quiet: true)
         let status = ClusterStatus.build(overview: overview, topology: topology, tableStatistics: statistics,
                                          catalogTables: catalogTables, catalogColumns: catalogColumns, kSafety: kSafety,
-                                         rebalance: rebalance, warnings: warnings)
+                                         rebalance: rebalance, joiners: joiners, warnings: warnings)
         return arguments.flag("json") ? JSONWriter(style: .pretty).render(status.json) : status.text
     }
 }

@@ -21,6 +21,23 @@ import Testing
         #expect(buffer.waiting.map(\.request) == [Self.ask(3)])
     }
 
+    @Test func verdictsTellWhatEachWaitingJoinerIsToldNowWithoutChangingTheBuffer() {
+        var buffer = JoinBuffer(groupSize: 2, expiryMillis: 3_000)
+        _ = buffer.heard(Self.ask(1), nowMillis: 0, blocker: nil)
+        _ = buffer.heard(Self.ask(2, unreachable: [0]), nowMillis: 10, blocker: nil)
+        _ = buffer.heard(Self.ask(3), nowMillis: 20, blocker: nil)
+        _ = buffer.heard(Self.ask(4), nowMillis: 30, blocker: nil)
+        let before = buffer
+        #expect(buffer.verdicts(blocker: nil).map(\.verdict)
+                == [.complete(need: 2), .unreachable([HostID(0)]), .complete(need: 2), .waiting(have: 1, need: 2)])
+        #expect(buffer.verdicts(blocker: "host 1 is rejoining").map(\.verdict)
+                == [.blocked("host 1 is rejoining"), .unreachable([HostID(0)]), .blocked("host 1 is rejoining"), .blocked("host 1 is rejoining")])
+        #expect(buffer == before)
+        #expect(buffer.nextGroup(blocker: nil) == [Self.ask(1), Self.ask(3)])
+        #expect(buffer.verdicts(blocker: nil).map(\.verdict) == [.admitting, .unreachable([HostID(0)]), .admitting, .waiting(have: 1, need: 2)])
+        #expect(buffer.verdicts(blocker: nil).map(\.joiner.arrivedMillis) == [0, 10, 20, 30])
+    }
+
     @Test func aJoinerThatStopsAskingLeavesTheBufferAndARestartedOneQueuesAgain() {
         var buffer = JoinBuffer(groupSize: 3, expiryMillis: 3_000)
         _ = buffer.heard(Self.ask(1), nowMillis: 0, blocker: nil)

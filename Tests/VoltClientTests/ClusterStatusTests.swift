@@ -84,7 +84,7 @@ import VoltModel
 
     @Test func jsonKeysKeepTheirOrder() {
         let json = JSONWriter(style: .compact).render(Self.status.json)
-        #expect(json.hasPrefix(#"{"cluster":{"state":"RUNNING","version":null,"hosts":2,"liveHosts":2,"missingHosts":0,"partitions":2,"tables":3},"rebalance":null,"hosts":[{"id":0,"hostname":"node-a","address":"10.0.0.1","clientPort":21212,"adminPort":21211,"state":"RUNNING","uptime":"0 days 00:01:02.003"}"#))
+        #expect(json.hasPrefix(#"{"cluster":{"state":"RUNNING","version":null,"hosts":2,"liveHosts":2,"missingHosts":0,"partitions":2,"tables":3},"rebalance":null,"waitingToJoin":[],"hosts":[{"id":0,"hostname":"node-a","address":"10.0.0.1","clientPort":21212,"adminPort":21211,"state":"RUNNING","uptime":"0 days 00:01:02.003"}"#))
         #expect(json.contains(#"{"name":"STORE","type":"TABLE","partitionColumn":"KEY","replicated":false,"rows":100,"partitions":2}"#))
         #expect(json.hasSuffix(#""warnings":[]}"#))
     }
@@ -117,7 +117,7 @@ import VoltModel
 
     @Test func jsonCarriesTheFiguresUnderOneKey() {
         let json = JSONWriter(style: .compact).render(Self.status(rebalance: Canned.rebalance).json)
-        #expect(json.contains(#""tables":3},"rebalance":{"operation":"expanding","timestamp":1700000000000,"percentageMoved":42.17,"movedRows":1234567,"rowsPerSecond":9876.5,"estimatedRemainingMillis":172000,"megabytesPerSecond":1.5,"callsPerSecond":2.5,"callsLatencyMillis":12.25,"callsTimeMillis":10.5,"callsTransferTimeMillis":8.0},"hosts":["#))
+        #expect(json.contains(#""tables":3},"rebalance":{"operation":"expanding","timestamp":1700000000000,"percentageMoved":42.17,"movedRows":1234567,"rowsPerSecond":9876.5,"estimatedRemainingMillis":172000,"megabytesPerSecond":1.5,"callsPerSecond":2.5,"callsLatencyMillis":12.25,"callsTimeMillis":10.5,"callsTransferTimeMillis":8.0},"waitingToJoin":[],"hosts":["#))
     }
 
     @Test func noRowOrNoAnswerChangesNothing() {
@@ -126,7 +126,7 @@ import VoltModel
         #expect(empty == ClusterStatusBuilding.status)
         // An older server's error reaches `build` as nil.
         #expect(Self.status(rebalance: nil) == ClusterStatusBuilding.status)
-        #expect(JSONWriter(style: .compact).render(empty.json).contains(#""tables":3},"rebalance":null,"hosts":["#))
+        #expect(JSONWriter(style: .compact).render(empty.json).contains(#""tables":3},"rebalance":null,"waitingToJoin":[],"hosts":["#))
     }
 
     @Test func theLeastAdvancedRowShowsAndAnUnknownEstimateReadsAsDashes() {
@@ -170,5 +170,32 @@ import VoltModel
         #expect(ServerAddress(parsing: "h1:x", defaultPort: 1) == nil)
         #expect(ServerAddress(parsing: ":5", defaultPort: 1) == nil)
         #expect(ServerAddress(host: "::1", port: 5).description == "[::1]:5")
+    }
+}
+
+@Suite struct ClusterStatusWaitingJoiners {
+    static let joiners = ResultTable(
+        columns: [.init("TIMESTAMP", .bigint), .init("HOST_ID", .integer), .init("HOSTNAME", .varchar), .init("ENDPOINT", .varchar),
+                  .init("PLACEMENT_GROUP", .varchar), .init("WAITING_MILLIS", .bigint), .init("STATUS", .varchar)],
+        rows: [[.integer(1), .integer(0), .string("node-a"), .string("10.0.0.3:3021"), .string("rack2"), .integer(65_400),
+                .string("waiting for 1 more host to join (K+1 = 2)")]])
+
+    @Test func waitingHostsAreListedAfterTheHostsAndInTheJSON() {
+        let status = ClusterStatus.build(overview: Canned.overview, topology: Canned.topology, tableStatistics: Canned.tableStatistics,
+                                         catalogTables: Canned.catalogTables, catalogColumns: Canned.catalogColumns,
+                                         joiners: Self.joiners)
+        #expect(status.waitingJoiners == [.init(endpoint: "10.0.0.3:3021", placementGroup: "rack2", waitingMillis: 65_400,
+                                                status: "waiting for 1 more host to join (K+1 = 2)")])
+        #expect(status.text.contains("""
+            WAITING TO JOIN  PLACEMENT GROUP   FOR  STATUS
+            ---------------  ---------------  ----  -----------------------------------------
+            10.0.0.3:3021    rack2            1:05  waiting for 1 more host to join (K+1 = 2)
+            """))
+        #expect(JSONWriter(style: .compact).render(status.json).contains(
+            #""waitingToJoin":[{"endpoint":"10.0.0.3:3021","placementGroup":"rack2","waitingMillis":65400,"status":"waiting for 1 more host to join (K+1 = 2)"}],"hosts":["#))
+        // No row, or an older server's error: nothing listed.
+        let none = ClusterStatus.build(overview: Canned.overview, topology: Canned.topology, tableStatistics: Canned.tableStatistics,
+                                       catalogTables: Canned.catalogTables, catalogColumns: Canned.catalogColumns, joiners: nil)
+        #expect(none == ClusterStatusBuilding.status)
     }
 }

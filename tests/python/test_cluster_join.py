@@ -204,3 +204,32 @@ def test_one_host_grows_one_host_at_a_time_with_k0(cluster_factory):
     expected = {"pre-%06d" % n for n in range(PRELOAD)} | writer.acked()
     for via in range(3):
         assert_all_keys(cluster, via, expected)
+
+
+@pytest.mark.timeout(240)
+def test_a_waiting_joiner_is_listed_and_one_that_dies_leaves_the_buffer(cluster_factory):
+    """K=1 needs two joiners: one alone waits (and says so), `voltctl status` lists it, and the
+    cluster serves meanwhile; killed, it leaves the buffer; two more are then admitted together."""
+    cluster = cluster_factory(hosts=2, kfactor=1, sitesperhost=2, heartbeat_s=2, schema=JOIN_SCHEMA)
+    cluster.start()
+    [lonely] = cluster.add_hosts(1, via=[0, 1])
+    cluster.wait_for("the lone joiner to say it waits",
+                     lambda: "Joining the cluster: waiting for 1 more host to join (K+1 = 2)" in cluster.hosts[lonely].output(), 30)
+    endpoint = "127.0.0.1:%d" % cluster.hosts[lonely].internal_port
+
+    def listed():
+        code, out, err = cluster.status(0)
+        assert code == 0, err
+        return "WAITING TO JOIN" in out and endpoint in out and "waiting for 1 more host" in out
+    cluster.wait_for("voltctl status to list the waiting host", listed, 20)
+    cluster.ask(0, "KV.insert", [STRING, VARBINARY], ["while-waiting", b"x"])
+    assert len(cluster.topology(0)) == 2
+    cluster.kill9(lonely)
+    cluster.wait_for("the dead joiner to leave the buffer", lambda: endpoint not in cluster.status(0)[1], 20)
+    added = cluster.add_hosts(2, via=[1])
+    cluster.wait_ready(added, timeout=JOIN_TIMEOUT_S)
+    cluster.wait_for("the join to complete", lambda: join_complete(cluster, 0) or join_complete(cluster, 1), JOIN_TIMEOUT_S)
+    topology = cluster.wait_for("TOPO to show 4 partitions",
+                                lambda: (lambda t: t if len(t) == 4 else None)(cluster.topology(0)), 20)
+    assert sorted(topology) == [0, 1, 2, 3]
+    assert "WAITING TO JOIN" not in cluster.status(0)[1]

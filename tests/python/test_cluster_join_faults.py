@@ -149,3 +149,31 @@ def test_a_host_killed_mid_rebalance_loses_nothing(cluster_factory, victim):
     assert_all_keys(cluster, kill, writer.acked())
     print("victim %s (host %d): join completed %.1f s after the kill; %d acks, %d failed calls, "
           "%d right counts" % (victim, kill, join_done, len(writer.acks), len(writer.failures), checker.right))
+
+
+@pytest.mark.timeout(300)
+def test_schema_changes_are_refused_while_the_cluster_grows(cluster_factory):
+    """A schema change during a join is refused with a message that says why; once the join is
+    complete the same change succeeds and reaches the new hosts."""
+    cluster = cluster_factory(hosts=3, kfactor=1, sitesperhost=2, heartbeat_s=2,
+                              schema=JOIN_SCHEMA, elastic=(50, 1))
+    cluster.start()
+    load_store(cluster, [0, 1, 2])
+    added = cluster.add_hosts(2, via=[0])
+    cluster.wait_for("the first range to move", lambda: first_move_done(cluster), 90, interval=0.02)
+    ddl = "CREATE TABLE LATE (ID INTEGER NOT NULL, PRIMARY KEY (ID));"
+    fser = cluster.connect(0)
+    try:
+        r = call(fser, "@AdHoc", [STRING], [ddl])
+    finally:
+        close_quietly(fser)
+    assert r.status != SUCCESS, "a schema change succeeded during the join"
+    assert "elastic join" in (r.statusString or ""), describe(r)
+    cluster.wait_ready(added, timeout=90)
+    cluster.wait_for("the join to complete", lambda: any("the join is complete" in cluster.hosts[i].output() for i in range(3)),
+                     JOIN_TIMEOUT_S)
+    cluster.ask(0, "@AdHoc", [STRING], [ddl])
+    for via in added:
+        r = cluster.wait_for("LATE to be queryable through host %d" % via,
+                             lambda: cluster.ask(via, "@AdHoc", [STRING], ["SELECT COUNT(*) FROM LATE"]), 20)
+        assert r.tables[0].tuples[0][0] == 0

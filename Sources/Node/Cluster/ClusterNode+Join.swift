@@ -208,6 +208,13 @@ extension ClusterNode {
         joinRole.withLock { $0.sitesReady = true }
     }
 
+    /// The hosts waiting in the join buffer and what each is told, while this host coordinates
+    /// (for `@Statistics JOINERS`).
+    func waitingJoiners(nowMillis: Int64) -> [(joiner: WaitingJoiner, verdict: JoinVerdict)] {
+        let blocker = state.joinBlocker
+        return joinRole.withLock { $0.core?.buffer.verdicts(blocker: blocker) ?? [] }
+    }
+
     /// The rebalance's figures while this host coordinates a join (for `@Statistics REBALANCE`).
     var joinStatistics: RebalanceStatistics? { joinRole.withLock { $0.core?.statistics } }
 }

@@ -697,6 +697,7 @@ extension Host: ClusterHostServices {
         case "TABLE": return tableStatistics(runtime, now: now)
         case "MEMORY": return memoryStatistics(runtime, now: now)
         case "REBALANCE": return rebalanceStatistics(runtime, now: now)
+        case "JOINERS": return joinerStatistics(runtime, now: now)
         default: return nil
         }
     }

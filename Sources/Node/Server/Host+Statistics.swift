@@ -5,7 +5,8 @@
 // form offered). Memory figures are in KiB and execution times in nanoseconds, latencies in
 // microseconds, as in VoltDB.
 //
-// REBALANCE has VoltDB's columns (VoltModel's RebalanceRow, which `voltctl status` reads too) and
+// JOINERS is ours: the hosts waiting in the join buffer, from the coordinator (`voltctl status`
+// lists them). REBALANCE has VoltDB's columns (VoltModel's RebalanceRow, which `voltctl status` reads too) and
 // one row while an elastic join runs, from the host that coordinates it (gathered from every host
 // like TABLE); no row otherwise.
 //
@@ -18,8 +19,8 @@ import VoltModel
 import VoltWire
 
 extension Host {
-    static let statisticsSelectors = ["KSAFETY", "LATENCY", "LIVECLIENTS", "MEMORY", "PARTITIONCOUNT", "PROCEDURE",
-                                      "REBALANCE", "TABLE", "TOPO"]
+    static let statisticsSelectors = ["JOINERS", "KSAFETY", "LATENCY", "LIVECLIENTS", "MEMORY", "PARTITIONCOUNT",
+                                      "PROCEDURE", "REBALANCE", "TABLE", "TOPO"]
 
     func statistics(_ p: [WireParameter], runtime: Runtime, reply: @escaping Reply) {
         guard (1...2).contains(p.count), let selector = Host.stringParameter(p, 0)?.uppercased() else {
@@ -58,6 +59,11 @@ extension Host {
                 let local = rebalanceStatistics(runtime, now: now)
                 reply(InvocationResult(status: .success, tables: [runtime.cluster?.gatherStatistics("REBALANCE", local: local) ?? local]))
             }
+        case "JOINERS":
+            utilityQueue.async { [self] in
+                let local = joinerStatistics(runtime, now: now)
+                reply(InvocationResult(status: .success, tables: [runtime.cluster?.gatherStatistics("JOINERS", local: local) ?? local]))
+            }
         case "LIVECLIENTS":
             reply(InvocationResult(status: .success, tables: liveClientsStatistics(runtime, now: now)))
         default:
@@ -70,6 +76,17 @@ extension Host {
     /// otherwise.
     func rebalanceStatistics(_ runtime: Runtime, now: Int64) -> ResultTable {
         RebalanceRow.table(runtime.cluster?.joinStatistics.map { [$0.row(timestampMillis: now)] } ?? [])
+    }
+
+    /// Ours (VoltDB has no such selector): the hosts waiting in the join buffer, one row each, from
+    /// the host that coordinates the metadata log; none elsewhere.
+    func joinerStatistics(_ runtime: Runtime, now: Int64) -> ResultTable {
+        let columns = hostColumns + [.init("ENDPOINT", .varchar), .init("PLACEMENT_GROUP", .varchar),
+                                     .init("WAITING_MILLIS", .bigint), .init("STATUS", .varchar)]
+        return ResultTable(columns: columns, rows: (runtime.cluster?.waitingJoiners(nowMillis: now) ?? []).map { w in
+            hostCells(now) + [.string(w.joiner.request.endpoint), .string(w.joiner.request.placementGroup),
+                              .integer(max(0, now - w.joiner.arrivedMillis)), .string(w.verdict.description)]
+        })
     }
 
     /// VoltDB's KSAFETY: one row per partition with the replicas it is missing (K+1 minus the
