@@ -178,7 +178,7 @@ extension ClusterNode {
         let (handle, fresh) = multi.withLock { m -> (ClusterMultiHandle?, Bool) in
             if m.finished.contains(txn) { return (nil, false) }
             if let h = m.running[txn] { return (h, false) }
-            let h = engine.beginClusterMulti(context: context, exchange: ClusterExchange(node: self, transactionID: txn),
+            let h = engine.beginClusterMulti(context: context, exchange: ClusterExchange(node: self, transactionID: txn, placement: placement),
                                              involved: placement?.involved)
             m.running[txn] = h
             if m.begun[txn] == nil { m.begun[txn] = (context, bytes) }
@@ -255,12 +255,23 @@ extension ClusterNode {
 
     /// Publishes this host's round results and waits for every wanted partition's.
     func exchange(_ txn: Int64, round: Int, local: [(PartitionID, Result<ResultTable, SQLError>)],
-                  wanted: [PartitionID]) -> [Result<ResultTable, SQLError>] {
+                  wanted: [PartitionID], placement: PlacementChange? = nil) -> [Result<ResultTable, SQLError>] {
         let mine = local.map { MPResult(partition: $0.0, $0.1) }
         let state = self.state
         if !mine.isEmpty {
             let frame = PeerMessage.mpResults(transactionID: txn, round: Int32(round), results: mine).encodeFrame()
-            for m in state.members where m.id != me && m.state != .failed { mesh.send(frame: frame, to: m.id) }
+            // A placement change's rows go only to the hosts that load them; the others get the
+            // counts and checksums, which is all their run of the change needs.
+            var loaders: Set<HostID>?
+            var light: [UInt8] = []
+            if let placement, round == PlacementChange.rowsRound {
+                loaders = Set(placement.loadingPartitions.flatMap { state.partition($0)?.replicas ?? [] })
+                let stripped = local.map { p, r in MPResult(partition: p, r.map(Engine.withoutRows)) }
+                light = PeerMessage.mpResults(transactionID: txn, round: Int32(round), results: stripped).encodeFrame()
+            }
+            for m in state.members where m.id != me && m.state != .failed {
+                mesh.send(frame: loaders.map { $0.contains(m.id) } ?? true ? frame : light, to: m.id)
+            }
         }
         let semaphore = DispatchSemaphore(value: 0)
         multi.withLock { m in
@@ -288,13 +299,15 @@ extension ClusterNode {
 final class ClusterExchange: MultiPartitionExchange {
     private let node: ClusterNode
     private let transactionID: Int64
+    private let placement: PlacementChange?
 
-    init(node: ClusterNode, transactionID: Int64) {
+    init(node: ClusterNode, transactionID: Int64, placement: PlacementChange? = nil) {
         self.node = node
         self.transactionID = transactionID
+        self.placement = placement
     }
 
     func exchange(round: Int, local: [(PartitionID, Result<ResultTable, SQLError>)], wanted: [PartitionID]) -> [Result<ResultTable, SQLError>] {
-        node.exchange(transactionID, round: round, local: local, wanted: wanted)
+        node.exchange(transactionID, round: round, local: local, wanted: wanted, placement: placement)
     }
 }

@@ -171,11 +171,23 @@ extension Engine {
 
     private static let rowsColumns = [ResultTable.Column("TABLE_NAME", .varchar), ResultTable.Column("ROWS", .varbinary),
                                       ResultTable.Column("ROW_COUNT", .bigint), ResultTable.Column("DIGEST", .bigint),
-                                      ResultTable.Column("DIGEST2", .bigint)]
+                                      ResultTable.Column("DIGEST2", .bigint), ResultTable.Column("BYTES", .bigint)]
 
     private static func checksumRow(_ name: String, _ payload: [UInt8], _ sum: RangeChecksum) -> [Value] {
         [.string(name), .bytes(payload), .integer(Int64(sum.rowCount)), .integer(Int64(bitPattern: sum.digest)),
-         .integer(Int64(bitPattern: sum.digest2))]
+         .integer(Int64(bitPattern: sum.digest2)), .integer(Int64(payload.count))]
+    }
+
+    /// A fragment result of a placement change as a host that loads none of its rows needs it:
+    /// the counts and checksums (to reach the same commit decision) and the sizes, without the rows.
+    /// Other results pass unchanged.
+    static func withoutRows(_ table: ResultTable) -> ResultTable {
+        guard table.columns == rowsColumns else { return table }
+        return ResultTable(columns: table.columns, rows: table.rows.map { row in
+            var row = row
+            row[1] = .bytes([])
+            return row
+        })
     }
 
     /// One row per table of the kind asked for (partitioned or replicated), by name: its rows in
@@ -241,7 +253,7 @@ extension Engine {
         var rows = 0, bytes = 0
         for row in taken.rows {
             if case .integer(let n) = row[2] { rows += Int(n) }
-            if case .bytes(let payload) = row[1] { bytes += payload.count }
+            if case .integer(let n) = row[5] { bytes += Int(n) }
         }
         return PlacementOutcome(rows: rows, bytes: bytes, alreadyDone: false)
     }
@@ -305,6 +317,18 @@ extension PlacementChange {
         }
         try r.expectEnd("placement change")
     }
+
+    /// The partitions whose hosts load the rows this change carries (in its first exchange
+    /// round, the source's rows); every other host needs only their counts and checksums.
+    public var loadingPartitions: [PartitionID] {
+        switch self {
+        case .move(let move): [move.destination]
+        case .addParticipants(let partitions, _): partitions
+        }
+    }
+
+    /// The exchange round whose results carry the rows.
+    public static let rowsRound = 1
 
     /// The cluster call that runs this change.
     public var invocation: Invocation {
